@@ -1,0 +1,59 @@
+# deviceflow: every command a user or CI needs. A fresh clone needs only python3 and make.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+MP     := $(VENV)/bin/micropython
+STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+# Where the firmware finds its modules on the Unix port (on a board: / and /lib).
+export MICROPYPATH := lib:firmware:boards:.frozen
+
+BOARD  ?= unix
+PORT   ?=
+CONFIG ?=
+
+.PHONY: setup test test-unit test-e2e run bench screens mpy deploy console fleet clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# One unit suite under both runtimes, then the integration and end-to-end tests.
+test: setup
+	$(MP) tests/run_unit.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
+
+test-unit: setup
+	$(MP) tests/run_unit.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+test-e2e: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
+
+# The firmware on the Unix port against the bundled stub server (or CONFIG=your-tenant.json).
+run: setup
+	$(PY) tools/run_demo.py $(if $(CONFIG),--config $(CONFIG)) $(if $(MANUAL),--manual) $(if $(ONCE),--once)
+
+bench: setup
+	$(PY) tools/bench.py
+
+screens: setup
+	$(PY) tools/simulator.py --all docs/screens
+
+mpy: setup
+	$(PY) tools/build_mpy.py
+
+deploy: setup
+	$(PY) tools/deploy.py --board $(BOARD) --port "$(PORT)" $(if $(CONFIG),--config $(CONFIG)) $(if $(DRY_RUN),--dry-run)
+
+console: setup
+	$(VENV)/bin/mpremote connect $(PORT) repl
+
+fleet: setup
+	$(PY) tools/fleet.py
+
+clean:
+	rm -rf $(VENV) build var

@@ -1,0 +1,92 @@
+# Clocks: the one seam through which the library and app learn the time.
+#
+# Ticks are milliseconds on a counter that wraps (2^30 on ESP32). All tick
+# arithmetic goes through ticks_add/ticks_diff of the clock in use, so code is
+# correct across the wrap, and tests can inject a ManualClock that wraps early.
+# Wall time (time()) is Unix-epoch seconds, or None while it was never set.
+import time
+
+TICKS_PERIOD = 1 << 30
+UNIX_EPOCH_OFFSET = 946684800  # seconds from 1970-01-01 to 2000-01-01 (ESP32 epoch)
+WALL_CLOCK_SANE_AFTER = 1700000000  # 2023-11-14: anything earlier means "never set"
+
+
+def wrap_add(t, delta, period=TICKS_PERIOD):
+    return (t + delta) % period
+
+
+def wrap_diff(a, b, period=TICKS_PERIOD):
+    """Signed a - b on a wrapping counter; valid while |a - b| < period / 2."""
+    half = period >> 1
+    return ((a - b + half) % period) - half
+
+
+def _epoch_offset():
+    try:
+        return UNIX_EPOCH_OFFSET if time.gmtime(0)[0] == 2000 else 0
+    except Exception:
+        return 0
+
+
+class SystemClock:
+    """The real clock. MicroPython: time.ticks_*; CPython: monotonic, wrapped like an ESP32."""
+
+    def __init__(self):
+        self._native = hasattr(time, "ticks_ms")
+        self._offset = _epoch_offset()
+
+    def ticks_ms(self):
+        if self._native:
+            return time.ticks_ms()
+        return int(time.monotonic() * 1000) % TICKS_PERIOD
+
+    def ticks_add(self, t, delta):
+        if self._native:
+            return time.ticks_add(t, delta)
+        return wrap_add(t, delta)
+
+    def ticks_diff(self, a, b):
+        if self._native:
+            return time.ticks_diff(a, b)
+        return wrap_diff(a, b)
+
+    def time(self):
+        now = int(time.time()) + self._offset
+        return now if now >= WALL_CLOCK_SANE_AFTER else None
+
+    def sleep_ms(self, ms):
+        if ms > 0:
+            if hasattr(time, "sleep_ms"):
+                time.sleep_ms(ms)
+            else:
+                time.sleep(ms / 1000)
+
+
+class ManualClock:
+    """A clock tests move by hand; it wraps at `period` like an ESP32's ticks."""
+
+    def __init__(self, start=0, period=TICKS_PERIOD, wall=None):
+        self.period = period
+        self.now = start % period
+        self.wall = wall  # Unix seconds, or None for "never set"
+
+    def ticks_ms(self):
+        return self.now
+
+    def ticks_add(self, t, delta):
+        return wrap_add(t, delta, self.period)
+
+    def ticks_diff(self, a, b):
+        return wrap_diff(a, b, self.period)
+
+    def advance(self, ms):
+        self.now = wrap_add(self.now, ms, self.period)
+        if self.wall is not None:
+            self.wall += ms / 1000
+
+    def time(self):
+        return None if self.wall is None else int(self.wall)
+
+    def sleep_ms(self, ms):
+        if ms > 0:
+            self.advance(ms)
