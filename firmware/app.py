@@ -1,0 +1,356 @@
+# The app: a non-blocking state machine driven by one loop tick.
+#
+# Each call to step() does at most one HTTP exchange (bounded by the transport's
+# timeout) and returns how many ms it may sleep before the next call; between
+# steps the main loop keeps the countdown, buttons and watchdog going. OAuth
+# replies are never parsed here: the flow engine and refresh grant decide, the
+# app only carries out their actions (send, wait, show, store).
+from deviceflow.errors import DeviceFlowError, TLSError, TokenError, TransportError
+from deviceflow.flow import DeviceFlow
+from deviceflow.refresh import RefreshGrant
+from deviceflow import jwt
+from session import Session, make_record
+from endpoints import Endpoints
+
+# Failed reasons from the engine -> screen kinds
+_SCREEN_FOR_REASON = {"access_denied": "denied", "expired_token": "expired"}
+MAX_BACKOFF_MS = 300000
+
+
+class App:
+    def __init__(self, cfg, clock, transport, store, screen, log, rand, platform,
+                 once=False, demo=False):
+        self.cfg = cfg
+        self.clock = clock
+        self.http = transport
+        self.store = store
+        self.screen = screen
+        self.log = log
+        self.rand = rand
+        self.platform = platform
+        self.once = once
+        self.demo = demo
+        self.session = Session(clock, rand, cfg["refresh_margin_s"], cfg["refresh_window_s"])
+        self.endpoints = Endpoints(cfg, transport, log)
+        self.state = "start"
+        self.wake_at = clock.ticks_ms()
+        self.exit_code = None
+        self.flow = None
+        self.grant = None
+        self.pending = None  # TokensReady awaiting validation
+        self.jwks_refetched = False
+        self.api_retry_after_refresh = False
+        self.api_at = None
+        self.backoff_ms = 0
+        self.api_calls = 0
+        self.refreshes = 0
+        self.code_expires_at = None
+
+    # ---- driving -------------------------------------------------------
+    def step(self):
+        """Run the current state once if it is due; return ms until the next step is wanted."""
+        now = self.clock.ticks_ms()
+        if self.screen.code_shown:
+            self.screen.tick(now)
+        wait = self.clock.ticks_diff(self.wake_at, now)
+        if wait > 0:
+            return min(wait, 1000)
+        try:
+            getattr(self, "_" + self.state)(now)
+        except TLSError as e:
+            self._trouble(now, "tls", e)
+        except TransportError as e:
+            self._trouble(now, "network", e)
+        except DeviceFlowError as e:
+            self._trouble(now, "error", e)
+        return 0
+
+    def press(self, button):
+        self.log.event("button", name=button)
+        if button == "new_code" and self.state in ("halted", "device_poll"):
+            self._goto("device_start")
+        elif button == "sign_out" and self.session.record is not None:
+            self._goto("sign_out")
+
+    def _goto(self, state, delay_ms=0):
+        self.state = state
+        self.wake_at = self.clock.ticks_add(self.clock.ticks_ms(), delay_ms)
+
+    def _sleep_until(self, until):
+        self.wake_at = until
+
+    def _trouble(self, now, kind, err):
+        """A failed exchange: say so, back off (doubling, capped, jittered), then retry the state."""
+        self.log.error(err.reason, detail=err.detail, state=self.state)
+        if not self.screen.code_shown:
+            self.screen.message(kind, err.detail or err.reason)
+        self.backoff_ms = min(MAX_BACKOFF_MS, max(2000, self.backoff_ms * 2))
+        self.wake_at = self.clock.ticks_add(now, self.backoff_ms // 2 + int(self.rand() * self.backoff_ms / 2))
+
+    def _exchange(self, method, url, headers=None, body=None):
+        resp = self.http.request(method, url, headers, body)
+        self.backoff_ms = 0
+        return resp
+
+    # ---- boot ----------------------------------------------------------
+    def _start(self, now):
+        self.screen.message("starting")
+        self._goto("network")
+
+    def _network(self, now):
+        if not self.platform.network_up():
+            self.screen.message("connecting")
+            self._goto("network", 500)
+            return
+        self.log.event("network_up")
+        if self.clock.time() is None and not self.platform.set_clock():
+            self.log.error("clock_unset", detail="wall clock not set; token expiry is checked by ticks only")
+        self._goto("load")
+
+    def _load(self, now):
+        record = self.store.load()
+        if record is None and self.store.last_error:
+            self.log.error("store_" + self.store.last_error, detail="stored sign-in unreadable; signing in again")
+            self.store.clear()
+        self.session.adopt(record, False, now)
+        self.log.event("tokens_loaded" if record else "no_tokens")
+        self._goto("endpoints")
+
+    def _endpoints(self, now):
+        self.endpoints.resolve(now)  # one exchange at most (discovery), cached in flash
+        self._decide(now)
+
+    def _decide(self, now):
+        s = self.session
+        if s.access_valid(now) and not s.refresh_due(now):
+            spread = self.cfg["api_spread_s"] * 1000
+            self.api_at = self.clock.ticks_add(now, int(self.rand() * spread))
+            self.screen.message("success", s.record.get("name"))
+            self._goto("idle")
+        elif s.refresh_token():
+            self._start_refresh(now)
+        else:
+            self._goto("device_start")
+
+    # ---- device flow ---------------------------------------------------
+    def _device_start(self, now):
+        ep = self.endpoints
+        self.flow = DeviceFlow(self.clock, self.cfg["client_id"], ep.get("device_authorization_endpoint"),
+                               ep.get("token_endpoint"), scope=self.cfg["scope"] or None,
+                               audience=self.cfg["audience"], extra_params=ep.device_params(),
+                               poll_params=ep.poll_params(), max_backoff_ms=MAX_BACKOFF_MS, jitter=self.rand)
+        self.screen.message("connecting")
+        self.state = "device_poll"
+        self._carry_out(now, self.flow.start(now))
+
+    def _device_poll(self, now):
+        self._carry_out(now, self.flow.next_action(now))
+
+    def _carry_out(self, now, action):
+        """Carry out one engine action; a Send is performed and its result handled too."""
+        kind = action.kind
+        if kind == "send":
+            try:
+                resp = self._exchange(action.method, action.url, action.headers, action.body)
+            except TransportError as e:
+                self.log.error(e.reason, detail=e.detail, state="device_poll")
+                if isinstance(e, TLSError):
+                    self.screen.message("tls", e.detail or e.reason)
+                return self._carry_out(now, self.flow.on_transport_error(self.clock.ticks_ms(), e.reason))
+            return self._carry_out(now, self.flow.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body))
+        if kind == "wait":
+            self._sleep_until(action.until)
+            self.screen.poll_phase()
+        elif kind == "show_code":
+            self.log.event("show_code", user_code=action.user_code,
+                           verification_uri=action.verification_uri,
+                           verification_uri_complete=action.verification_uri_complete,
+                           expires_in=action.expires_in)
+            self.screen.code(action, now)
+            self._carry_out(now, self.flow.next_action(now))
+        elif kind == "tokens":
+            self.log.event("approved")
+            self.screen.code_shown = False
+            self.pending = action.tokens
+            self.jwks_refetched = False
+            self._goto("validate")
+        elif kind == "failed":
+            self._flow_failed(action)
+
+    def _flow_failed(self, action):
+        self.screen.code_shown = False
+        self.log.error(action.reason, detail=action.description)
+        kind = _SCREEN_FOR_REASON.get(action.reason, "provider")
+        if action.reason == "bad_reply":
+            kind = "error"
+        self.screen.message(kind, action.description)
+        if self.once:
+            self.exit_code = 3
+        self._goto("halted")
+
+    def _halted(self, now):
+        self._goto("halted", 3600 * 1000)  # only a button press moves on
+
+    # ---- validate and store ---------------------------------------------
+    def _validate(self, now):
+        tokens = self.pending
+        jwt.check_token_type(tokens.get("token_type"))
+        claims = None
+        if tokens.get("id_token"):
+            jwks = self.endpoints.jwks(now, refetch=False)  # may fetch (one exchange)
+            try:
+                claims = jwt.validate_id_token(tokens["id_token"], jwks, self.endpoints.issuer,
+                                               self.cfg["client_id"], self.clock.time())
+            except TokenError as e:
+                if e.reason == "unknown_kid" and not self.jwks_refetched:
+                    self.jwks_refetched = True
+                    self.endpoints.jwks(now, refetch=True)
+                    return  # validate again on the next step with the new keys
+                self.pending = None
+                self.log.error("id_token_" + e.reason, detail=e.detail)
+                self.screen.message("error", "Sign-in rejected: " + (e.detail or e.reason))
+                self._goto("halted")
+                return
+            self.log.event("id_token_ok", sub=claims.get("sub"))
+        self._save(now, tokens, claims, fresh=True)
+        self.pending = None
+        self.screen.message("success", self.session.record.get("name"))
+        self.api_at = now
+        self._goto("api")
+
+    def _save(self, now, tokens, claims, fresh):
+        # The new record (and a rotated refresh token in it) reaches flash before the new
+        # access token is used anywhere.
+        record = make_record(tokens, self.clock.time(), claims, self.session.record)
+        self.store.save(record)
+        self.session.adopt(record, fresh, now)
+        self.log.event("tokens_stored", refresh=1 if record.get("refresh_token") else 0,
+                       expires_in=record.get("expires_in"))
+
+    # ---- the API ---------------------------------------------------------
+    def _api(self, now):
+        token = self.session.access_token()
+        if self.cfg["mode"] == "sensor":
+            body = self.platform.reading()
+            resp = self._exchange("POST", self.cfg["api_url"], {"Authorization": "Bearer " + token,
+                                  "Content-Type": "application/json"}, body)
+        else:
+            resp = self._exchange("GET", self.cfg["api_url"], {"Authorization": "Bearer " + token,
+                                  "Accept": "application/json"})
+        if resp.status == 401:
+            self.log.error("api_unauthorized", status=401)
+            if not self.api_retry_after_refresh and self.session.refresh_token():
+                self.api_retry_after_refresh = True
+                self._start_refresh(now)
+            else:
+                self.api_retry_after_refresh = False
+                self.session.adopt(None, False, now)
+                self.store.clear()
+                self._goto("device_start")
+            return
+        if resp.status >= 400:
+            raise TransportError("api_status", "API answered HTTP %d" % resp.status)
+        self.api_retry_after_refresh = False
+        self.api_calls += 1
+        self.log.event("api_ok", status=resp.status, bytes=len(resp.body))
+        self._after_api(now)
+
+    def _after_api(self, now):
+        if self.cfg["mode"] == "sensor":
+            self.log.event("sleep", seconds=self.cfg["sleep_s"])
+            self.exit_code = 0
+            self.platform.deep_sleep(self.cfg["sleep_s"])
+            return
+        if self.once:
+            self.exit_code = 0
+            return
+        if self.demo and self.refreshes == 0 and self.session.refresh_token():
+            self._start_refresh(now)  # show a refresh, then one more API call, then exit
+            self.api_retry_after_refresh = True
+            return
+        if self.demo and self.refreshes:
+            self.exit_code = 0
+            return
+        self.api_at = self.clock.ticks_add(now, self.cfg["api_interval_s"] * 1000)
+        self._goto("idle")
+
+    def _idle(self, now):
+        s = self.session
+        if s.refresh_due(now):
+            self._start_refresh(now)
+        elif not s.access_valid(now):
+            self._start_refresh(now) if s.refresh_token() else self._goto("device_start")
+        elif self.api_at is not None and self.clock.ticks_diff(now, self.api_at) >= 0:
+            self._goto("api")
+        else:
+            nxt = self.api_at
+            if s.refresh_at is not None and (nxt is None or self.clock.ticks_diff(s.refresh_at, nxt) < 0):
+                nxt = s.refresh_at
+            self._sleep_until(nxt if nxt is not None else self.clock.ticks_add(now, 60000))
+
+    # ---- refresh ---------------------------------------------------------
+    def _start_refresh(self, now):
+        self.grant = RefreshGrant(self.clock, self.cfg["client_id"], self.endpoints.get("token_endpoint"),
+                                  self.session.refresh_token(), extra_params=self.endpoints.poll_params(),
+                                  max_backoff_ms=MAX_BACKOFF_MS, jitter=self.rand)
+        self.state = "refresh"
+        self._refresh_action(now, self.grant.start(now))
+
+    def _refresh(self, now):
+        self._refresh_action(now, self.grant.next_action(now))
+
+    def _refresh_action(self, now, action):
+        kind = action.kind
+        if kind == "send":
+            try:
+                resp = self._exchange(action.method, action.url, action.headers, action.body)
+            except TransportError as e:
+                self.log.error(e.reason, detail=e.detail, state="refresh")
+                return self._refresh_action(now, self.grant.on_transport_error(self.clock.ticks_ms(), e.reason))
+            return self._refresh_action(now, self.grant.on_response(self.clock.ticks_ms(), resp.status,
+                                                                    resp.headers, resp.body))
+        if kind == "wait":
+            self._sleep_until(action.until)
+        elif kind == "tokens":
+            self._save(now, action.tokens, None, fresh=True)
+            self.refreshes += 1
+            self.log.event("refreshed", rotated=1 if action.rotated else 0)
+            if self.api_retry_after_refresh or self.demo:
+                self._goto("api")
+            else:
+                self._goto("idle")
+        elif kind == "failed":
+            self.log.error(action.reason, detail=action.description, state="refresh")
+            if action.reason == "invalid_grant":
+                # The grant is gone (revoked, expired, reused): start over with the reason on screen.
+                self.store.clear()
+                self.session.adopt(None, False, now)
+                self.screen.message("error", "Signed out by the provider. Sign in again.")
+                self._goto("device_start", 3000)
+            else:
+                self.screen.message("provider", action.description)
+                self._goto("halted")
+
+    # ---- sign out ----------------------------------------------------------
+    def _sign_out(self, now):
+        rt = self.session.refresh_token()
+        url = self.endpoints.get("revocation_endpoint")
+        if rt and url:
+            from deviceflow.form import urlencode
+            body = urlencode([("token", rt), ("token_type_hint", "refresh_token"),
+                              ("client_id", self.cfg["client_id"])])
+            try:
+                resp = self._exchange("POST", url, {"Content-Type": "application/x-www-form-urlencoded"}, body)
+                self.log.event("revoked", status=resp.status)
+            except TransportError as e:
+                self.log.error(e.reason, detail="revocation failed; wiping the device anyway")
+        self.store.clear()
+        self.session.adopt(None, False, now)
+        self.log.event("signed_out")
+        self.screen.message("signed_out")
+        if self.once:
+            self.exit_code = 0
+        self._goto("halted")
+
+    def summary(self):
+        return {"api_calls": self.api_calls, "refreshes": self.refreshes, "state": self.state}

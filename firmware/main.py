@@ -1,0 +1,109 @@
+# Entry point, on a board (boot runs main.py) and on the Unix port:
+#   micropython firmware/main.py [--config config.json] [--once] [--demo]
+# --once: exit 0 after the first successful API call, non-zero on a failure.
+# --demo: sign in, call the API, refresh, call it again, exit 0 with a summary.
+import sys
+
+import config as config_file
+from app import App
+from buttons import ButtonWatcher
+from display import Display
+from log import Log
+from rng import Rng
+from deviceflow.clock import SystemClock
+from deviceflow.errors import ConfigError, StoreError
+from deviceflow.http import Transport
+from deviceflow.store import TokenStore, load_or_create_key
+
+ON_HOST = sys.platform in ("linux", "darwin", "win32")
+
+
+def _args(argv):
+    opts = {"config": "config.json", "once": False, "demo": False}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--config" and i + 1 < len(argv):
+            opts["config"] = argv[i + 1]
+            i += 1
+        elif a in ("--once", "--demo"):
+            opts[a[2:]] = True
+        i += 1
+    return opts
+
+
+def _machine():
+    if ON_HOST:
+        return None
+    import machine
+
+    return machine
+
+
+def _board(name):
+    return __import__(name).build(_machine())
+
+
+def _platform(cfg, board):
+    if ON_HOST:
+        from platform_unix import UnixPlatform
+
+        return UnixPlatform()
+    from platform_esp32 import Esp32Platform
+
+    return Esp32Platform(cfg, board)
+
+
+def _config_failed(log, clock, err):
+    log.error("config", key=err.reason, detail=err.detail)
+    try:
+        board = _board("unix" if ON_HOST else "board")
+        Display(board.display, clock, log).message("config", err.detail)
+    except Exception:
+        pass
+    return 2
+
+
+def run(argv):
+    opts = _args(argv)
+    log = Log()
+    clock = SystemClock()
+    try:
+        cfg = config_file.load(opts["config"])
+    except ConfigError as e:
+        return _config_failed(log, clock, e)
+    log.event("boot", **config_file.describe(cfg))
+    board = _board(cfg["board"])
+    platform = _platform(cfg, board)
+    display = Display(board.display, clock, log)
+    state = cfg["state_dir"]
+    try:
+        store = TokenStore(state + "/tokens.json", load_or_create_key(state + "/device.key"))
+    except StoreError as e:
+        log.error("store", detail=e.detail)
+        display.message("error", "Cannot use flash storage: " + e.detail)
+        return 5
+    transport = Transport(ca_file=cfg["ca_file"], allow_insecure_http=cfg["allow_insecure_http"])
+    seed = cfg["seed"] if cfg["seed"] is not None else platform.random_seed()
+    app = App(cfg, clock, transport, store, display, log, Rng(seed), platform,
+              once=opts["once"], demo=opts["demo"])
+    watcher = ButtonWatcher(board.buttons, clock)
+    while app.exit_code is None:
+        wait = app.step()
+        for name in watcher.poll() + platform.pressed():
+            if name == "quit":
+                app.exit_code = 0
+                break
+            app.press(name)
+        platform.feed_watchdog()
+        if wait > 0 and app.exit_code is None:
+            clock.sleep_ms(min(wait, 50))
+    transport.close()
+    s = app.summary()
+    log.event("exit", code=app.exit_code, api_calls=s["api_calls"], refreshes=s["refreshes"],
+              handshakes=transport.handshakes)
+    return app.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))

@@ -1,0 +1,93 @@
+# The signed-in session: the stored token record and the timing decisions made
+# from it (is the access token still good, when to refresh, when to call the
+# API). Pure logic; the clock and randomness come in as arguments.
+#
+# Expiry is kept two ways: `expires_at` in wall-clock seconds (survives a
+# reboot once NTP has set the clock) and a tick deadline in RAM (right even
+# when the wall clock was never set). With neither, a token is not trusted.
+
+RECORD_VERSION = 1
+
+
+def make_record(tokens, now_wall, claims=None, previous=None):
+    """The record written to flash for a TokensReady result."""
+    rec = {"v": RECORD_VERSION}
+    for key in ("access_token", "token_type", "refresh_token", "id_token", "scope", "expires_in"):
+        rec[key] = tokens.get(key)
+    if not rec["refresh_token"] and previous:
+        rec["refresh_token"] = previous.get("refresh_token")
+    if not rec["id_token"] and previous:
+        rec["id_token"] = previous.get("id_token")
+    exp_in = tokens.get("expires_in")
+    rec["obtained_at"] = now_wall
+    rec["expires_at"] = now_wall + exp_in if (now_wall is not None and exp_in) else None
+    claims = claims or {}
+    name = claims.get("name") or claims.get("nickname") or claims.get("email")
+    if not name and previous:
+        name = previous.get("name")
+    rec["name"] = name
+    rec["sub"] = claims.get("sub") or (previous or {}).get("sub")
+    return rec
+
+
+class Session:
+    """Holds the current record plus the RAM-only tick deadline of its access token."""
+
+    def __init__(self, clock, rand, margin_s=60, window_s=600):
+        self.clock = clock
+        self.rand = rand  # callable -> float in [0, 1)
+        self.margin_ms = margin_s * 1000
+        self.window_ms = window_s * 1000
+        self.record = None
+        self.deadline = None  # ticks when the access token expires, if known this boot
+        self.refresh_at = None  # ticks
+
+    def adopt(self, record, fresh, now):
+        """Use `record`; `fresh` is True when it was just issued (expires_in is relative to now)."""
+        self.record = record
+        self.deadline = None
+        if record is None:
+            self.refresh_at = None
+            return
+        left_ms = self._left_ms(record, fresh)
+        if left_ms is not None:
+            self.deadline = self.clock.ticks_add(now, left_ms)
+        self.refresh_at = self._schedule_refresh(now, left_ms)
+
+    def _left_ms(self, record, fresh):
+        if fresh and record.get("expires_in"):
+            return record["expires_in"] * 1000
+        wall = self.clock.time()
+        if record.get("expires_at") is not None and wall is not None:
+            return (record["expires_at"] - wall) * 1000
+        return None  # unknown: the wall clock is not set, or the provider sent no expires_in
+
+    def _schedule_refresh(self, now, left_ms):
+        if not self.record.get("refresh_token"):
+            return None
+        if left_ms is None:
+            # Expiry unknowable (no clock / no expires_in): refresh now rather than guess.
+            return now if self.record.get("expires_in") else None
+        # A random point in [left - margin - window, left - margin], never in the past, so a
+        # fleet that booted together does not refresh together.
+        window = min(self.window_ms, max(0, left_ms // 5))
+        offset = left_ms - self.margin_ms - int(self.rand() * window)
+        return self.clock.ticks_add(now, max(0, offset))
+
+    def access_token(self):
+        return self.record.get("access_token") if self.record else None
+
+    def refresh_token(self):
+        return self.record.get("refresh_token") if self.record else None
+
+    def access_valid(self, now):
+        """True only when we know the access token has not expired (with the margin)."""
+        if not self.access_token():
+            return False
+        if self.deadline is None:
+            # No known expiry: trust only a token the provider gave without expires_in.
+            return not self.record.get("expires_in")
+        return self.clock.ticks_diff(self.deadline, now) > 0
+
+    def refresh_due(self, now):
+        return self.refresh_at is not None and self.clock.ticks_diff(now, self.refresh_at) >= 0

@@ -1,0 +1,118 @@
+"""The firmware as a MicroPython Unix-port process, for end-to-end tests.
+
+    dev = Device(tmp_path, stub)             # writes config.json pointing at the stub
+    rc = dev.run("--once", timeout=60)       # runs main.py to completion
+    dev.events("api_ok")                     # parsed `event=...` log lines
+
+The screen goes to stderr (kept in dev.screen_text), the log to stdout.
+"""
+import json
+import os
+import shlex
+import subprocess
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+ENV = dict(os.environ, MICROPYPATH="lib:firmware:boards:.frozen")
+
+
+def parse_event(line):
+    """`event=NAME k=v k="quoted v"` -> dict, or None for anything else."""
+    if not line.startswith("event="):
+        return None
+    out = {}
+    for part in shlex.split(line):
+        key, _, value = part.partition("=")
+        out[key] = value
+    return out
+
+
+class Device:
+    def __init__(self, tmpdir, stub=None, **overrides):
+        self.dir = str(tmpdir)
+        self.state = os.path.join(self.dir, "state")
+        os.makedirs(self.state, exist_ok=True)
+        self.config_path = os.path.join(self.dir, "config.json")
+        cfg = {}
+        if stub is not None:
+            cfg = {"issuer": stub.issuer, "client_id": "demo-device-client",
+                   "audience": "https://api.example.com/", "api_url": stub.url + "/api/hello",
+                   "ca_file": stub.ca_pem, "provider": "auth0"}
+        cfg.update({"board": "unix", "state_dir": self.state, "seed": 1, "api_spread_s": 0})
+        cfg.update(overrides)
+        self.config = cfg
+        self.write_config()
+        self.proc = None
+        self.lines = []
+        self.screen_text = ""
+
+    def write_config(self, raw=None):
+        with open(self.config_path, "w") as f:
+            f.write(raw if raw is not None else json.dumps(self.config))
+
+    def start(self, *args, heapsize=None):
+        cmd = [MICROPYTHON]
+        if heapsize:
+            cmd += ["-X", "heapsize=%s" % heapsize]
+        cmd += ["firmware/main.py", "--config", self.config_path] + list(args)
+        self.lines = []
+        self._stderr = open(os.path.join(self.dir, "screen.txt"), "w")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        return self
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait(self, timeout=60):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("device did not finish in %ss; log:\n%s" % (timeout, self.log_text()))
+        self._reader.join(5)
+        self._stderr.close()
+        with open(os.path.join(self.dir, "screen.txt")) as f:
+            self.screen_text = f.read()
+        return rc
+
+    def run(self, *args, timeout=60, heapsize=None):
+        self.start(*args, heapsize=heapsize)
+        return self.wait(timeout)
+
+    def wait_for(self, event, timeout=30, **fields):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for ev in self.events(event):
+                if all(ev.get(k) == str(v) for k, v in fields.items()):
+                    return ev
+            if self.proc.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.05)
+        raise AssertionError("no event=%s %s; log:\n%s" % (event, fields, self.log_text()))
+
+    def press(self, name):
+        self.proc.stdin.write(name + "\n")
+        self.proc.stdin.flush()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def events(self, name=None):
+        out = []
+        for line in list(self.lines):
+            ev = parse_event(line)
+            if ev and (name is None or ev["event"] == name):
+                out.append(ev)
+        return out
+
+    def log_text(self):
+        return "\n".join(self.lines)
