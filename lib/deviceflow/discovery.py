@@ -1,0 +1,209 @@
+# OpenID Connect Discovery 1.0: where the provider's endpoints are.
+#
+# discovery_url(issuer)         the document's URL (Discovery §4.1: a terminating "/" of the
+#                               issuer is removed before "/.well-known/openid-configuration")
+# parse_discovery(body, issuer) a small dict: 'issuer' plus the ENDPOINT_KEYS present
+# merge_endpoints(found, cfg)   config keys named as in discovery win over the document
+# needs_discovery(profile, cfg) False when the profile's fixed endpoints or the config cover all
+# DiscoveryCache                the parsed document kept in flash across reboots
+#
+# Issuer check (Discovery §4.3): the document's `issuer` MUST be identical to the issuer used to
+# build its URL, otherwise a document could claim to speak for another provider (mix-up). One
+# difference is tolerated: a trailing "/" only (configured "https://t.auth0.com", Auth0 publishes
+# "https://t.auth0.com/"). Both spellings fetch the very same document URL, so the tolerance lets
+# no other server vouch for the issuer. The returned 'issuer' is the document's own spelling, and
+# that exact string is what ID tokens' `iss` must equal (Core §3.1.3.7).
+#
+# Every endpoint must be https, or http to a loopback host (127.0.0.0/8, ::1, localhost) for
+# tests; nothing else may redirect the device's tokens. No token ever passes through here.
+import json
+import os
+
+from deviceflow.errors import ConfigError, ReplyError, StoreError
+
+ENDPOINT_KEYS = (
+    "device_authorization_endpoint",
+    "token_endpoint",
+    "userinfo_endpoint",
+    "jwks_uri",
+    "revocation_endpoint",
+)
+REQUIRED_KEYS = ("device_authorization_endpoint", "token_endpoint")
+WELL_KNOWN = "/.well-known/openid-configuration"
+_CACHE_VERSION = 1
+
+
+def _host_of(url):
+    """(scheme, host) of an absolute URL, or (None, None) when it is not one we accept."""
+    if not isinstance(url, str):
+        return None, None
+    i = url.find("://")
+    if i <= 0:
+        return None, None
+    scheme = url[:i].lower()
+    rest = url[i + 3 :]
+    end = len(rest)
+    for sep in "/?#":
+        j = rest.find(sep)
+        if 0 <= j < end:
+            end = j
+    authority = rest[:end]
+    if not authority or "@" in authority or " " in url:
+        return None, None
+    if authority[0] == "[":  # [v6]:port
+        j = authority.find("]")
+        if j < 0:
+            return None, None
+        return scheme, authority[1:j].lower()
+    j = authority.find(":")
+    host = authority if j < 0 else authority[:j]
+    return scheme, host.lower()
+
+
+def is_loopback(host):
+    if host in ("localhost", "::1"):
+        return True
+    parts = host.split(".")
+    if len(parts) != 4 or parts[0] != "127":
+        return False
+    for p in parts:
+        if not p.isdigit() or int(p) > 255:
+            return False
+    return True
+
+
+def url_allowed(url):
+    """True for an https URL, or an http URL to a loopback host."""
+    scheme, host = _host_of(url)
+    if not host:
+        return False
+    return scheme == "https" or (scheme == "http" and is_loopback(host))
+
+
+def _check_issuer(issuer):
+    if not url_allowed(issuer) or "?" in issuer or "#" in issuer:
+        raise ConfigError("issuer", "issuer must be an https URL without query or fragment")
+
+
+def discovery_url(issuer):
+    """The OpenID configuration URL for `issuer`, without doubling the slash."""
+    _check_issuer(issuer)
+    return issuer.rstrip("/") + WELL_KNOWN
+
+
+def _same_issuer(published, configured):
+    return published == configured or published.rstrip("/") == configured.rstrip("/")
+
+
+def _validated(doc, issuer):
+    """The small endpoint dict of a decoded document, or raise ReplyError('bad_discovery')."""
+    if not isinstance(doc, dict):
+        raise ReplyError("bad_discovery", "not a JSON object")
+    published = doc.get("issuer")
+    if not isinstance(published, str) or not published:
+        raise ReplyError("bad_discovery", "no issuer")
+    if not _same_issuer(published, issuer):
+        raise ReplyError("bad_discovery", "issuer mismatch: " + published[:80])
+    if not url_allowed(published):
+        raise ReplyError("bad_discovery", "issuer not https")
+    out = {"issuer": published}
+    for key in ENDPOINT_KEYS:
+        url = doc.get(key)
+        if url is None:
+            continue
+        if not url_allowed(url):
+            raise ReplyError("bad_discovery", key + " must be https")
+        out[key] = url
+    if "token_endpoint" not in out:
+        raise ReplyError("bad_discovery", "no token_endpoint")
+    return out
+
+
+def parse_discovery(body, issuer):
+    """Validate a discovery document (bytes or str) fetched for the configured `issuer`.
+
+    Returns {'issuer': <as published>, <endpoint key>: url, ...} with only ENDPOINT_KEYS kept
+    (the rest of the document is dropped to spare the heap). Raises ReplyError('bad_discovery').
+    """
+    _check_issuer(issuer)
+    try:
+        if not isinstance(body, str):
+            body = str(body, "utf-8")
+        doc = json.loads(body)
+    except Exception:  # UnicodeError / ValueError differ between runtimes
+        raise ReplyError("bad_discovery", "not JSON")
+    return _validated(doc, issuer)
+
+
+def merge_endpoints(discovered, overrides):
+    """Endpoints from discovery (a dict or None) with config keys of the same names on top.
+
+    Every URL must pass url_allowed (ConfigError naming the key); the device authorization and
+    token endpoints must be known afterwards (ConfigError naming the missing one).
+    """
+    out = dict(discovered or {})
+    for key in ENDPOINT_KEYS:
+        url = overrides.get(key) if overrides else None
+        if url:
+            if not url_allowed(url):
+                raise ConfigError(key, "must be an https URL")
+            out[key] = url
+    for key in REQUIRED_KEYS:
+        if not out.get(key):
+            raise ConfigError(key, "not in the config and not discovered")
+    return out
+
+
+def needs_discovery(profile, overrides):
+    """False when the profile's fixed endpoints plus the config give every endpoint it needs."""
+    fixed = getattr(profile, "endpoints", None) or {}
+    for key in profile.required_endpoints():
+        if not (overrides and overrides.get(key)) and not fixed.get(key):
+            return True
+    return False
+
+
+class DiscoveryCache:
+    """The validated endpoint dict in flash, so a reboot needs no discovery round-trip.
+
+    load() never raises on missing or corrupt content (it returns None, and the caller
+    discovers again); save() writes a temporary file and renames it over the old one.
+    """
+
+    @staticmethod
+    def load(path, issuer=None):
+        """The cached dict, or None (absent, corrupt, bad URLs, or cached for another issuer)."""
+        try:
+            with open(path) as f:
+                data = json.loads(f.read())
+            if data.get("v") != _CACHE_VERSION:
+                return None
+            doc = data["doc"]
+            return _validated(doc, issuer if issuer is not None else doc.get("issuer"))
+        except Exception:
+            return None
+
+    @staticmethod
+    def save(path, doc):
+        tmp = path + ".tmp"
+        keep = {"issuer": doc["issuer"]}
+        for key in ENDPOINT_KEYS:
+            if doc.get(key):
+                keep[key] = doc[key]
+        try:
+            with open(tmp, "w") as f:
+                f.write(json.dumps({"v": _CACHE_VERSION, "doc": keep}))
+                f.flush()
+                if hasattr(os, "fsync"):
+                    os.fsync(f.fileno())
+            os.rename(tmp, path)
+        except OSError as e:
+            raise StoreError("discovery_cache", "cannot write: " + str(e.args[0] if e.args else e))
+
+    @staticmethod
+    def invalidate(path):
+        for p in (path, path + ".tmp"):
+            try:
+                os.remove(p)
+            except OSError:
+                pass
