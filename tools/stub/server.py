@@ -1,0 +1,293 @@
+"""HTTP side of the stub: HTTP/1.1 with keep-alive, optional TLS, and the routes.
+
+Every reply carries Content-Length so clients can reuse the connection. Each accepted TCP
+connection gets an id (in the request log and /_stub/stats), so benchmarks can prove keep-alive.
+The stderr log has one line per request and never contains a token or device code.
+"""
+import json
+import ssl
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+
+from . import pages
+
+MAX_BODY = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def log(line):
+    sys.stderr.write("stub: " + line + "\n")
+    sys.stderr.flush()
+
+
+class StubServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, authority, ssl_context=None):
+        super().__init__(address, Handler)
+        self.authority = authority
+        self.ssl_context = ssl_context
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "deviceflow-stub/1.0"
+    timeout = 120   # idle keep-alive connections are closed after this many seconds
+
+    # ---- connection: count it, do the TLS handshake in this connection's thread -------------
+
+    def setup(self):
+        a = self.server.authority
+        self.conn_id = a.new_connection()
+        self.tls_failed = False
+        ctx = self.server.ssl_context
+        if ctx is not None:
+            self.request.settimeout(15)
+            try:
+                self.request = ctx.wrap_socket(self.request, server_side=True)
+                a.count("tls_handshakes")
+            except (ssl.SSLError, OSError) as e:
+                a.count("tls_failures")
+                self.tls_failed = True
+                log("conn=%d tls handshake failed: %s" % (self.conn_id, getattr(e, "reason", e)))
+        super().setup()
+
+    def handle(self):
+        if not self.tls_failed:
+            super().handle()
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            if self.server.ssl_context is not None:
+                self.request.close()
+
+    def log_message(self, fmt, *args):
+        pass   # our own line per request is written in _dispatch
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    # ---- one request --------------------------------------------------------------------------
+
+    def _dispatch(self, method):
+        a = self.server.authority
+        url = urlsplit(self.path)
+        path = url.path
+        fields = self._read_form()
+        entry = {"method": method, "path": path, "query": url.query,
+                 "fields": sorted(fields) if isinstance(fields, dict) else [],
+                 "grant_type": fields.get("grant_type") if isinstance(fields, dict) else None,
+                 "conn": self.conn_id, "time": time.time()}
+        control = path.startswith("/_stub/")
+        fault = None if control else a.take_fault(path)
+        if fault:
+            reply = self._fault(fault)
+        elif fields is None:
+            reply = json_reply(400, {"error": "invalid_request",
+                                     "error_description": "Unreadable request body."})
+        else:
+            reply = self._route(method, path, url.query, fields)
+        if reply is None:   # forced drop: close without an answer
+            self.close_connection = True
+            status, error = None, "dropped"
+        else:
+            status, headers, body = reply
+            self._send(status, headers, body)
+            error = _error_of(headers, body) if status >= 400 else None
+        if not control:
+            entry.update(status=status, error=error, forced=bool(fault))
+            a.record(entry)
+        log("conn=%d %s %s%s -> %s%s%s" % (
+            self.conn_id, method, path,
+            " grant=" + entry["grant_type"].rsplit(":", 1)[-1] if entry["grant_type"] else "",
+            status, " " + error if error else "", " (forced)" if fault else ""))
+
+    def _read_form(self):
+        """The body as a dict (form or JSON); {} when there is none; None when unreadable."""
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            return None
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            n = -1
+        if n < 0 or n > MAX_BODY:
+            self.close_connection = True
+            return None
+        raw = self.rfile.read(n) if n else b""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        try:
+            if ctype == "application/x-www-form-urlencoded":
+                return {k: v[0] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
+            if ctype == "application/json" and raw:
+                data = json.loads(raw)
+                return data if isinstance(data, dict) else None
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return {}   # no body, or a type Auth0 would not parse: the parameters are missing
+
+    def _fault(self, f):
+        if f.get("delay"):
+            time.sleep(float(f["delay"]))
+        if f.get("drop"):
+            return None
+        body = f.get("body", "")
+        body = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode()
+        headers = {"Content-Type": f.get("content_type", "text/html; charset=utf-8")}
+        headers.update(f.get("headers") or {})
+        return int(f.get("status", 503)), headers, body
+
+    def _send(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def _bearer(self):
+        h = self.headers.get("Authorization") or ""
+        return h[7:].strip() if h[:7].lower() == "bearer " else None
+
+    # ---- routes -------------------------------------------------------------------------------
+
+    def _route(self, method, path, query, form):
+        a = self.server.authority
+        base = a.base_url
+        if path.startswith("/api/") and method == "GET":
+            return self._api(path)
+        key = (method, path)
+        if key == ("POST", "/oauth/device/code"):
+            return json_reply(*a.device_code(form))
+        if key == ("POST", "/oauth/token"):
+            status, body = a.token(form)
+            return json_reply(status, body, NO_STORE)
+        if key == ("POST", "/oauth/revoke"):
+            a.revoke(form)
+            return 200, {"Content-Type": "application/json"}, b""
+        if key == ("GET", "/userinfo"):
+            claims, reply = self._check_bearer(None)
+            if reply:
+                return reply
+            return json_reply(200, a.userinfo(claims["sub"]))
+        if key == ("GET", "/.well-known/openid-configuration"):
+            return json_reply(200, discovery(base, a.issuer))
+        if key == ("GET", "/.well-known/jwks.json"):
+            return json_reply(200, a.keys.jwks)
+        if key == ("GET", "/"):
+            return html_reply(200, pages.index(base))
+        if path.startswith("/activate"):
+            return self._activation(method, path, query, form)
+        if path.startswith("/_stub/"):
+            return self._control(method, path, form)
+        return json_reply(404, {"error": "not_found", "error_description": "No route."})
+
+    def _check_bearer(self, audience):
+        """(claims, None) for a valid access token, else (None, a 401 reply)."""
+        a = self.server.authority
+        token = self._bearer()
+        try:
+            if not token:
+                raise jwt.InvalidTokenError("missing bearer token")
+            claims = a.check_bearer(token, audience)
+            return claims, None
+        except jwt.InvalidTokenError as e:
+            desc = "Missing bearer token." if not token else "Invalid token: " + type(e).__name__
+            return None, json_reply(401, {"error": "invalid_token", "error_description": desc},
+                                    {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    def _api(self, path):
+        claims, reply = self._check_bearer(self.server.authority.config()["audience"])
+        if reply:
+            return reply
+        return json_reply(200, {"message": "Hello from the protected API", "sub": claims["sub"],
+                                "path": path})
+
+    def _activation(self, method, path, query, form):
+        a = self.server.authority
+        if (method, path) == ("GET", "/activate"):
+            prefill = parse_qs(query).get("user_code", [""])[0]
+            return html_reply(200, pages.enter_code(prefill))
+        code = form.get("user_code", "")
+        if (method, path) == ("POST", "/activate"):
+            rec = a.pending_code(code)
+            if rec is None:
+                return html_reply(400, pages.enter_code(code, "Invalid or expired code."))
+            return html_reply(200, pages.confirm(rec["user_code"], a.config()["user"]))
+        if (method, path) == ("POST", "/activate/confirm"):
+            approve = form.get("action") == "approve"
+            if not a.decide(code, approve):
+                return html_reply(400, pages.enter_code(code, "Invalid or expired code."))
+            return html_reply(200, pages.done(approve))
+        return html_reply(404, pages.enter_code("", "No such page."))
+
+    def _control(self, method, path, form):
+        a = self.server.authority
+        if (method, path) == ("GET", "/_stub/config"):
+            return json_reply(200, a.config())
+        if (method, path) == ("POST", "/_stub/config"):
+            try:
+                return json_reply(200, a.configure(form))
+            except KeyError as e:
+                return json_reply(400, {"error": "unknown_setting", "error_description": str(e)})
+        if (method, path) == ("GET", "/_stub/requests"):
+            return json_reply(200, a.requests())
+        if (method, path) == ("GET", "/_stub/stats"):
+            return json_reply(200, a.get_stats())
+        if (method, path) == ("POST", "/_stub/reset"):
+            a.reset()
+            return json_reply(200, {"ok": True})
+        if (method, path) == ("POST", "/_stub/decide"):   # {"user_code": ..., "approve": bool}
+            ok = a.decide(form.get("user_code", ""), bool(form.get("approve")))
+            return json_reply(200 if ok else 404, {"ok": ok})
+        return json_reply(404, {"error": "not_found", "error_description": "No route."})
+
+
+def json_reply(status, obj, headers=None):
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    return status, h, json.dumps(obj).encode("utf-8")
+
+
+def html_reply(status, body):
+    return status, {"Content-Type": "text/html; charset=utf-8"}, body
+
+
+def _error_of(headers, body):
+    if headers.get("Content-Type", "").startswith("application/json") and body:
+        try:
+            return json.loads(body).get("error")
+        except (ValueError, AttributeError):
+            return None
+    return None
+
+
+def discovery(base, issuer):
+    return {
+        "issuer": issuer,
+        "device_authorization_endpoint": base + "/oauth/device/code",
+        "token_endpoint": base + "/oauth/token",
+        "userinfo_endpoint": base + "/userinfo",
+        "jwks_uri": base + "/.well-known/jwks.json",
+        "revocation_endpoint": base + "/oauth/revoke",
+        "grant_types_supported": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+        "response_types_supported": ["token", "id_token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "name", "email"],
+    }

@@ -1,0 +1,89 @@
+"""An Auth0-compatible stub authorization server for the device flow (RFC 8628), for tests and demos.
+
+    python tools/stub_server.py [--host 127.0.0.1] [--port 0] [--tls] [--leaf server]
+        [--state-dir var/stub] [--approve-after S] [--deny-after S] [--interval N]
+        [--expires-in N] [--access-ttl N] [--no-rotation] [--config JSON]
+
+When ready it prints one line to stdout:
+    STUB READY url=https://localhost:PORT ca=/abs/path/ca.pem    (with --tls)
+    STUB READY url=http://127.0.0.1:PORT ca=none                 (without)
+The issuer is url + "/". A person activates a device at <url>/activate. Tests and demos script the
+user and inject faults at runtime: GET/POST /_stub/config, GET /_stub/requests, GET /_stub/stats,
+POST /_stub/reset, POST /_stub/decide. Logs go to stderr, one line per request, with no secrets.
+"""
+import argparse
+import json
+import os
+import ssl
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from certs import write_all  # noqa: E402
+from stub.keys import SigningKeys  # noqa: E402
+from stub.server import StubServer, log  # noqa: E402
+from stub.state import DEFAULTS, Authority  # noqa: E402
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Auth0-compatible device-flow stub server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--tls", action="store_true", help="serve HTTPS with the test CA's leaf")
+    p.add_argument("--leaf", default="server",
+                   help="server, wronghost, expired, selfsigned or untrusted (see tools/certs.py)")
+    p.add_argument("--state-dir", default=os.path.join(os.path.dirname(HERE), "var", "stub"))
+    p.add_argument("--approve-after", type=float, help="the scripted user approves after S s")
+    p.add_argument("--deny-after", type=float, help="the scripted user denies after S s")
+    p.add_argument("--interval", type=int)
+    p.add_argument("--expires-in", type=int)
+    p.add_argument("--access-ttl", type=int)
+    p.add_argument("--no-rotation", action="store_true", help="keep refresh tokens unrotated")
+    p.add_argument("--config", default="{}", help="JSON object of any settings (see /_stub/config)")
+    return p.parse_args(argv)
+
+
+def settings_from(args):
+    settings = json.loads(args.config)
+    for name in ("approve_after", "deny_after", "interval", "expires_in", "access_ttl"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    if args.no_rotation:
+        settings["rotation"] = False
+    return settings
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    state_dir = os.path.abspath(args.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    ctx = ca = None
+    if args.tls:
+        certs = write_all(os.path.join(state_dir, "certs"))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(certs, args.leaf + ".pem"),
+                            os.path.join(certs, args.leaf + ".key"))
+        ca = os.path.join(certs, "ca.pem")
+    settings = settings_from(args)
+    unknown = sorted(k for k in settings if k not in DEFAULTS)
+    if unknown:
+        sys.exit("stub: unknown settings: " + ", ".join(unknown))
+    keys = SigningKeys(state_dir)
+    server = StubServer((args.host, args.port), None, ctx)
+    port = server.server_address[1]
+    url = "https://localhost:%d" % port if args.tls else "http://127.0.0.1:%d" % port
+    server.authority = Authority(keys, url, settings)
+    log("listening on %s (issuer %s/)" % (url, url))
+    sys.stdout.write("STUB READY url=%s ca=%s\n" % (url, ca or "none"))
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
