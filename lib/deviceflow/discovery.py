@@ -156,7 +156,7 @@ def merge_endpoints(discovered, overrides):
 
 def needs_discovery(profile, overrides):
     """False when the profile's fixed endpoints plus the config give every endpoint it needs."""
-    fixed = getattr(profile, "endpoints", None) or {}
+    fixed = profile.endpoints()
     for key in profile.required_endpoints():
         if not (overrides and overrides.get(key)) and not fixed.get(key):
             return True

@@ -31,7 +31,7 @@ class Profile:
         doc="",
     ):
         self.name = name
-        self.endpoints = endpoints or {}  # fixed endpoint URLs, keyed as in discovery
+        self.fixed = endpoints or {}  # fixed endpoint URLs, keyed as in discovery
         self.issuer = issuer  # fixed issuer (iss of its id_tokens), or None
         self.discovery = discovery  # has /.well-known/openid-configuration
         self.id_token = id_token  # an id_token comes back when `openid` is asked for
@@ -43,6 +43,10 @@ class Profile:
 
     def __repr__(self):
         return "<Profile %s>" % self.name
+
+    def endpoints(self, issuer=None):
+        """A new dict of the profile's fixed endpoint URLs (empty for discovery-only providers)."""
+        return dict(self.fixed)
 
     def required_endpoints(self):
         """Endpoint keys this profile cannot work without (jwks_uri only when id_tokens come)."""
@@ -56,14 +60,15 @@ class Profile:
         return self.default_scope if s is None else s
 
     def device_params(self, config):
-        """[(key, value)] extra form fields for the device authorization request."""
-        out = []
+        """{key: value} extra form fields for the device authorization request (DeviceFlow's
+        extra_params): the profile's device_param_keys that the config sets."""
+        out = {}
         for key in self.device_param_keys:
             v = config.get(key) if config else None
             if v:
                 if not isinstance(v, str):
                     raise ConfigError(key, "must be a string")
-                out.append((key, v))
+                out[key] = v
         return out
 
     def poll_client_secret(self, config):
@@ -80,6 +85,12 @@ class Profile:
         if not secret or not isinstance(secret, str):
             raise ConfigError("client_secret", "required when send_client_secret is true")
         return secret
+
+    def poll_params(self, config):
+        """{key: value} extra form fields for token polls and refreshes (DeviceFlow's
+        poll_params, RefreshGrant's extra_params): {} unless the client secret is opted in."""
+        secret = self.poll_client_secret(config)
+        return {"client_secret": secret} if secret else {}
 
 
 # Auth0: https://auth0.com/docs/get-started/authentication-and-authorization-flow/device-authorization-flow

@@ -53,8 +53,8 @@ def test_explicit_name_wins_over_the_issuer():
 
 def test_github_has_fixed_endpoints_no_id_token_no_refresh_no_scope():
     p = profile_for("github")
-    assert p.endpoints["device_authorization_endpoint"] == "https://github.com/login/device/code"
-    assert p.endpoints["token_endpoint"] == "https://github.com/login/oauth/access_token"
+    assert p.endpoints()["device_authorization_endpoint"] == "https://github.com/login/device/code"
+    assert p.endpoints()["token_endpoint"] == "https://github.com/login/oauth/access_token"
     assert not p.discovery and not p.id_token and not p.refresh
     assert p.scope({}) == ""
     assert "jwks_uri" not in p.required_endpoints()
@@ -62,9 +62,9 @@ def test_github_has_fixed_endpoints_no_id_token_no_refresh_no_scope():
 
 def test_google_fixed_endpoints_scope_and_issuer():
     p = profile_for("google")
-    assert p.endpoints["device_authorization_endpoint"] == "https://oauth2.googleapis.com/device/code"
-    assert p.endpoints["token_endpoint"] == "https://oauth2.googleapis.com/token"
-    assert p.endpoints["jwks_uri"].startswith("https://")
+    assert p.endpoints()["device_authorization_endpoint"] == "https://oauth2.googleapis.com/device/code"
+    assert p.endpoints()["token_endpoint"] == "https://oauth2.googleapis.com/token"
+    assert p.endpoints()["jwks_uri"].startswith("https://")
     assert p.discovery and p.issuer == "https://accounts.google.com"
     assert "offline_access" not in p.scope({})  # not a Google scope
     assert "openid" in p.scope({})
@@ -74,7 +74,7 @@ def test_oidc_profiles_ask_for_offline_access_by_default():
     for name in ("auth0", "okta", "entra", "keycloak", "zitadel", "generic"):
         p = profile_for(name)
         assert p.scope({}) == "openid profile offline_access", name
-        assert p.discovery and p.id_token and p.refresh and not p.endpoints
+        assert p.discovery and p.id_token and p.refresh and not p.endpoints()
 
 
 def test_configured_scope_wins_even_when_empty():
@@ -85,10 +85,10 @@ def test_configured_scope_wins_even_when_empty():
 
 def test_auth0_sends_audience_generic_sends_resource():
     cfg = {"audience": "https://api.example", "resource": "https://rs.example"}
-    assert profile_for("auth0").device_params(cfg) == [("audience", "https://api.example")]
-    assert profile_for("generic").device_params(cfg) == [("resource", "https://rs.example")]
-    assert profile_for("github").device_params(cfg) == []
-    assert profile_for("auth0").device_params({}) == []
+    assert profile_for("auth0").device_params(cfg) == {"audience": "https://api.example"}
+    assert profile_for("generic").device_params(cfg) == {"resource": "https://rs.example"}
+    assert profile_for("github").device_params(cfg) == {}
+    assert profile_for("auth0").device_params({}) == {}
     assert raises(ConfigError, profile_for("auth0").device_params, {"audience": 5}).reason == "audience"
 
 
@@ -97,6 +97,8 @@ def test_client_secret_only_for_google_and_only_on_explicit_opt_in():
     assert google.poll_client_secret({"client_secret": "s3"}) is None  # not opted in
     assert google.poll_client_secret({"client_secret": "s3", "send_client_secret": "yes"}) is None
     assert google.poll_client_secret({"client_secret": "s3", "send_client_secret": True}) == "s3"
+    assert google.poll_params({"client_secret": "s3", "send_client_secret": True}) == {"client_secret": "s3"}
+    assert google.poll_params({"client_secret": "s3"}) == {}
     e = raises(ConfigError, google.poll_client_secret, {"send_client_secret": True})
     assert e.reason == "client_secret" and "s3" not in e.detail
     for name in ("auth0", "github", "generic"):
@@ -104,3 +106,11 @@ def test_client_secret_only_for_google_and_only_on_explicit_opt_in():
         e = raises(ConfigError, profile_for(name).poll_client_secret, cfg)
         assert e.reason == "send_client_secret" and "s3" not in str(e)
         assert profile_for(name).poll_client_secret({"client_secret": "s3"}) is None
+        assert profile_for(name).poll_params({}) == {}
+
+
+def test_fixed_endpoints_are_a_copy_the_caller_may_change():
+    p = profile_for("github")
+    e = p.endpoints("https://github.com")
+    e["token_endpoint"] = "https://evil.example/t"
+    assert p.endpoints()["token_endpoint"] == "https://github.com/login/oauth/access_token"
