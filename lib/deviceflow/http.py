@@ -1,0 +1,469 @@
+# Verified HTTP/1.1 client for MicroPython (socket + tls) and CPython (socket + ssl).
+#
+#   t = Transport(ca_file="ca.pem")
+#   r = t.request("POST", "https://tenant.auth0.com/oauth/token",
+#                 {"Content-Type": "application/x-www-form-urlencoded"}, b"grant_type=...")
+#   r.status, r.headers["content-type"], r.body
+#
+# Certificates and host names are always verified (no CA -> TLSError, never CERT_NONE).
+# One connection at a time, kept alive per scheme/host/port (an ESP32 affords one TLS
+# session, and a handshake costs seconds there). Reads go through one preallocated
+# buffer; bodies are capped at max_body and headers at max_header, and nothing past a
+# cap is buffered. Exception details name the host at most, never a path, header
+# value or body, so no token can leak through an error.
+import sys
+import socket
+import errno
+import binascii
+
+from deviceflow.errors import TransportError, TLSError
+from deviceflow.url import parse_url, is_loopback, host_header
+
+MICROPYTHON = sys.implementation.name == "micropython"
+if MICROPYTHON:
+    import tls as _tls
+else:
+    import ssl as _ssl
+
+BUFFER_SIZE = 1024  # the read buffer; also the longest status line accepted
+
+
+def _codes(*names):
+    return set(getattr(errno, n) for n in names if hasattr(errno, n))
+
+
+_TIMEOUT = _codes("ETIMEDOUT", "EAGAIN", "EWOULDBLOCK")
+_REFUSED = _codes("ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH")
+_PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
+_PEM_END = b"-----END CERTIFICATE-----"
+_OWN_HEADERS = ("host", "content-length", "transfer-encoding", "connection")
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lowercase names; repeated headers joined with ", "
+        self.body = body  # bytes
+
+    def __repr__(self):  # never shows the body: it may hold tokens
+        return "<Response %d, %d bytes>" % (self.status, len(self.body))
+
+
+def split_certs(data):
+    """The DER certificates in `data`: PEM text with one or more certificates, or one or
+    more concatenated DER certificates. Raises ValueError when there are none."""
+    if isinstance(data, str):
+        data = data.encode()
+    out = []
+    if _PEM_BEGIN in data:
+        i = 0
+        while True:
+            b = data.find(_PEM_BEGIN, i)
+            if b < 0:
+                break
+            e = data.find(_PEM_END, b)
+            if e < 0:
+                raise ValueError("unterminated PEM certificate")
+            out.append(binascii.a2b_base64(data[b + len(_PEM_BEGIN):e]))
+            i = e + len(_PEM_END)
+    else:
+        i = 0
+        while i < len(data):
+            if data[i] != 0x30 or i + 2 > len(data):
+                raise ValueError("not a DER certificate")
+            n = data[i + 1]
+            head = 2
+            if n & 0x80:
+                k = n & 0x7F
+                if k < 1 or k > 3 or i + 2 + k > len(data):
+                    raise ValueError("bad DER length")
+                n = 0
+                for j in range(k):
+                    n = (n << 8) | data[i + 2 + j]
+                head += k
+            if i + head + n > len(data):
+                raise ValueError("truncated DER certificate")
+            out.append(bytes(data[i:i + head + n]))
+            i += head + n
+    if not out:
+        raise ValueError("no certificate found")
+    return out
+
+
+def network_error(e, what):
+    """Map an OSError from socket work to TransportError('timeout'|'refused'|'reset')."""
+    code = getattr(e, "errno", None)
+    if code is None and e.args and isinstance(e.args[0], int):
+        code = e.args[0]
+    if code in _TIMEOUT or (not MICROPYTHON and isinstance(e, socket.timeout)):
+        return TransportError("timeout", what + " timed out")
+    if code in _REFUSED:
+        return TransportError("refused", what + ": connection refused or unreachable")
+    return TransportError("reset", "%s: connection failed (errno %s)" % (what, code))
+
+
+def tls_error(e, host):
+    """Map a handshake failure to TLSError with a reason a user can act on."""
+    if MICROPYTHON:
+        if isinstance(e, ValueError):  # mbedTLS verification flags, as text
+            msg = str(e)
+            if "trusted CA" in msg or "not trusted" in msg:
+                return TLSError("tls_untrusted", "certificate of %s is not from a trusted CA" % host)
+            if "validity has expired" in msg:
+                return TLSError("tls_expired", "certificate of %s has expired" % host)
+            if "in the future" in msg:
+                return TLSError("tls_expired", "certificate of %s is not valid yet (is the clock set?)" % host)
+            if "CN" in msg:
+                return TLSError("tls_hostname", "certificate is not valid for %s" % host)
+            return TLSError("tls", "certificate of %s refused: %s" % (host, msg.strip()))
+        code = e.args[0] if e.args else None
+        if isinstance(code, int) and code < 0:
+            return TLSError("tls", "TLS handshake with %s failed (mbedTLS -0x%04x)" % (host, -code))
+    else:
+        if isinstance(e, _ssl.SSLCertVerificationError):
+            code = e.verify_code
+            if code in (9, 10):
+                return TLSError("tls_expired", "certificate of %s is expired or not valid yet" % host)
+            if code in (62, 64):
+                return TLSError("tls_hostname", "certificate is not valid for %s" % host)
+            if code in (2, 18, 19, 20, 21, 27):
+                return TLSError("tls_untrusted", "certificate of %s is not from a trusted CA" % host)
+            return TLSError("tls", "certificate of %s refused: %s" % (host, e.verify_message))
+        if isinstance(e, _ssl.SSLError):
+            return TLSError("tls", "TLS handshake with %s failed: %s" % (host, e.reason))
+    if isinstance(e, OSError):
+        return network_error(e, "TLS handshake with " + host)
+    return TLSError("tls", "TLS handshake with %s failed" % host)
+
+
+class _Retry(Exception):
+    """The connection ended before any byte of the answer (EOF, or the TransportError
+    in args[0]): on a reused connection that means the server had closed it idle."""
+
+
+class Transport:
+    def __init__(self, ca_file=None, cadata=None, allow_insecure_http=False,
+                 timeout_ms=10000, max_body=16384, user_agent="deviceflow/0.1", max_header=8192):
+        self.ca_file = ca_file
+        self.cadata = cadata
+        self.allow_insecure_http = allow_insecure_http
+        self.timeout_ms = timeout_ms
+        self.max_body = max_body
+        self.max_header = max_header
+        self.user_agent = user_agent
+        self.handshakes = 0  # TLS handshakes done so far
+        self.connections = 0  # TCP connections opened so far
+        self._ctx = None
+        self._sock = self._raw = self._key = None
+        self._buf = bytearray(BUFFER_SIZE)
+        self._mv = memoryview(self._buf)
+        self._start = self._end = self._got = 0
+
+    # -- public -------------------------------------------------------------------
+    def request(self, method, url, headers=None, body=None):
+        """Send one request and return its Response; raise TransportError or TLSError."""
+        scheme, host, port, target = parse_url(url)
+        if scheme == "http" and not self.allow_insecure_http and not is_loopback(host):
+            raise TransportError("insecure_url", "plain http is allowed only to this machine, not " + host)
+        if isinstance(body, str):
+            body = body.encode()
+        elif body is not None and not isinstance(body, (bytes, bytearray, memoryview)):
+            raise TransportError("bad_request", "request body must be bytes")
+        head = self._head(method, scheme, host, port, target, headers, body)
+        key = (scheme, host, port)
+        if self._sock is not None and self._key != key:
+            self.close()
+        reused = self._sock is not None
+        try:
+            if not reused:
+                self._connect(key)
+            try:
+                return self._exchange(method, head, body, reused)
+            except _Retry:
+                self.close()
+                self._connect(key)
+                return self._exchange(method, head, body, False)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        """Drop the kept-alive connection, if any."""
+        for s in (self._sock, self._raw):
+            if s is not None:
+                try:
+                    s.close()
+                except Exception:
+                    pass
+        self._sock = self._raw = self._key = None
+
+    # -- connection -----------------------------------------------------------------
+    def _ca_ders(self):
+        data = self.cadata
+        if data is None and self.ca_file:
+            try:
+                with open(self.ca_file, "rb") as f:
+                    data = f.read()
+            except OSError:
+                raise TLSError("tls_no_ca", "cannot read the CA file " + str(self.ca_file))
+        if data is None:
+            raise TLSError("tls_no_ca", "no CA certificate configured for https")
+        try:
+            return split_certs(data)
+        except ValueError:
+            raise TLSError("tls_no_ca", "the CA data holds no PEM or DER certificate")
+
+    def _tls_context(self):
+        if self._ctx is None:
+            ders = self._ca_ders()
+            try:
+                if MICROPYTHON:
+                    ctx = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT)
+                    ctx.verify_mode = _tls.CERT_REQUIRED
+                    for der in ders:  # one certificate per call: mbedTLS reads only the first
+                        ctx.load_verify_locations(der)
+                else:
+                    ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+                    ctx.minimum_version = _ssl.TLSVersion.TLSv1_2
+                    for der in ders:
+                        ctx.load_verify_locations(cadata=der)
+            except (ValueError, OSError):
+                raise TLSError("tls_no_ca", "a CA certificate could not be parsed")
+            self._ctx = ctx
+        return self._ctx
+
+    def _connect(self, key):
+        scheme, host, port = key
+        ctx = self._tls_context() if scheme == "https" else None
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except OSError:
+            infos = None
+        if not infos:
+            raise TransportError("dns", "cannot resolve " + host)
+        err = sock = None
+        for ai in infos[:3]:
+            sock = socket.socket(ai[0], ai[1], ai[2])
+            sock.settimeout(self.timeout_ms / 1000)
+            try:
+                sock.connect(ai[-1])
+                break
+            except OSError as e:
+                sock.close()
+                sock, err = None, e
+        if sock is None:
+            raise network_error(err, "connecting to " + host)
+        self.connections += 1
+        self._raw = self._sock = sock
+        if ctx is not None:
+            try:
+                self._sock = ctx.wrap_socket(sock, server_hostname=host)
+            except Exception as e:
+                raise tls_error(e, host)
+            self.handshakes += 1
+        self._key = key
+        self._rx = getattr(self._sock, "recv_into", None) or self._sock.readinto
+
+    # -- request and response ----------------------------------------------------------
+    def _head(self, method, scheme, host, port, target, headers, body):
+        if not method or not method.isalpha() or not method.isupper():
+            raise TransportError("bad_request", "invalid method")
+        parts = [method, " ", target, " HTTP/1.1\r\nHost: ", host_header(scheme, host, port), "\r\n"]
+        agent = self.user_agent
+        for name, value in (headers or {}).items():
+            name, value = str(name), str(value)
+            if not name or "\r" in name or "\n" in name or ":" in name or " " in name:
+                raise TransportError("bad_request", "invalid header name")
+            if "\r" in value or "\n" in value:
+                raise TransportError("bad_request", "header %s holds a line break" % name)
+            low = name.lower()
+            if low == "user-agent":
+                agent = None
+            if low not in _OWN_HEADERS:
+                parts += (name, ": ", value, "\r\n")
+        if agent:
+            parts += ("User-Agent: ", agent, "\r\n")
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            parts += ("Content-Length: ", str(0 if body is None else len(body)), "\r\n")
+        parts.append("\r\n")
+        return "".join(parts).encode()
+
+    def _exchange(self, method, head, body, reused):
+        self._start = self._end = self._got = 0
+        try:
+            self._sock.sendall(head)
+            if body:
+                self._sock.sendall(body)
+        except OSError as e:
+            if reused:
+                raise _Retry()
+            raise network_error(e, "sending the request")
+        try:
+            status, version, headers = self._read_head()
+        except _Retry as e:
+            if reused and not self._got:
+                raise
+            raise e.args[0] if e.args else TransportError(
+                "bad_response", "the server closed the connection without a complete answer")
+        try:
+            return self._read_body(method, status, version, headers)
+        except _Retry:
+            raise TransportError("bad_response", "the connection closed inside the response")
+
+    def _read_body(self, method, status, version, headers):
+        if method == "HEAD" or status in (204, 304):
+            body, framed = b"", True
+        elif "transfer-encoding" in headers:
+            if not headers["transfer-encoding"].lower().endswith("chunked"):
+                raise TransportError("bad_response", "unsupported transfer-encoding")
+            body, framed = self._read_chunked(), True
+        elif "content-length" in headers:
+            n = headers["content-length"].strip()
+            if not n.isdigit():
+                raise TransportError("bad_response", "invalid content-length")
+            n = int(n)
+            if n > self.max_body:
+                raise TransportError("too_large", "response body of %d bytes is over %d" % (n, self.max_body))
+            body, framed = self._read_fixed(n), True
+        else:
+            body, framed = self._read_to_close(), False
+        keep = (framed and version == "HTTP/1.1" and self._start == self._end
+                and "close" not in headers.get("connection", "").lower())
+        if not keep:
+            self.close()
+        return Response(status, headers, body)
+
+    def _recv(self, mv):
+        """Read into mv; 0 at end of stream. Socket errors become TransportError, or
+        _Retry for a connection that closed before any byte of the answer."""
+        try:
+            n = self._rx(mv)
+        except OSError as e:
+            err = network_error(e, "reading the response")
+            if err.reason == "reset" and not self._got:
+                raise _Retry(err)
+            raise err
+        if n is None:
+            raise TransportError("timeout", "reading the response timed out")
+        self._got += n
+        return n
+
+    def _fill(self):
+        """Refill an empty buffer; returns the bytes now buffered (0 at end of stream)."""
+        self._start = 0
+        self._end = self._recv(self._mv)
+        return self._end
+
+    def _line(self):
+        """The next CRLF-terminated line without its ending; None if longer than the
+        buffer (the line is skipped). Raises _Retry() at end of stream."""
+        skipping = False
+        while True:
+            i = self._buf.find(b"\n", self._start, self._end)
+            if i >= 0:
+                line = bytes(self._mv[self._start:i])
+                self._start = i + 1
+                if skipping:
+                    return None
+                return line[:-1] if line.endswith(b"\r") else line
+            if skipping or self._start == 0 and self._end == BUFFER_SIZE:
+                skipping = True
+                self._start = self._end = 0
+            elif self._start:
+                n = self._end - self._start
+                self._buf[0:n] = bytes(self._mv[self._start:self._end])
+                self._start, self._end = 0, n
+            n = self._recv(self._mv[self._end:])
+            if not n:
+                raise _Retry()
+            self._end += n
+
+    def _read_head(self):
+        while True:
+            line = self._line()
+            parts = line.split(b" ", 2) if line else ()
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or len(parts[1]) != 3 \
+                    or not parts[1].isdigit():
+                raise TransportError("bad_response", "not an HTTP/1.x status line")
+            status, version = int(parts[1]), parts[0].decode()
+            headers = {}
+            total = len(line)
+            while True:
+                line = self._line()
+                if line is None:
+                    total += BUFFER_SIZE
+                elif not line:
+                    break
+                else:
+                    total += len(line)
+                    if line[0] not in (32, 9):  # folded continuation lines are ignored
+                        c = line.find(b":")
+                        if c <= 0:
+                            raise TransportError("bad_response", "malformed header line")
+                        try:
+                            name = line[:c].strip().decode().lower()
+                            value = line[c + 1:].strip().decode()
+                        except UnicodeError:
+                            continue
+                        headers[name] = headers[name] + ", " + value if name in headers else value
+                if total > self.max_header:
+                    raise TransportError("too_large", "response headers are over %d bytes" % self.max_header)
+            if not 100 <= status < 200:
+                return status, version, headers
+
+    def _take(self, out, n):
+        """Append n body bytes to bytearray out, from the buffer first, then the socket."""
+        while n > 0:
+            if self._start == self._end and not self._fill():
+                raise TransportError("bad_response", "the connection closed inside the body")
+            k = min(n, self._end - self._start)
+            out.extend(self._mv[self._start:self._start + k])
+            self._start += k
+            n -= k
+
+    def _read_fixed(self, n):
+        out = bytearray(n)
+        mv = memoryview(out)
+        pos = min(n, self._end - self._start)
+        mv[0:pos] = self._mv[self._start:self._start + pos]
+        self._start += pos
+        while pos < n:  # straight from the socket into the body, no extra copy
+            k = self._recv(mv[pos:])
+            if not k:
+                raise TransportError("bad_response", "the connection closed inside the body")
+            pos += k
+        return bytes(out)
+
+    def _read_chunked(self):
+        out = bytearray()
+        while True:
+            line = self._line()
+            size = (line or b"").split(b";")[0].strip()
+            if not size or len(size) > 8 or [c for c in size if c not in b"0123456789abcdefABCDEF"]:
+                raise TransportError("bad_response", "invalid chunk size")
+            size = int(size, 16)
+            if not size:
+                break
+            if len(out) + size > self.max_body:
+                raise TransportError("too_large", "response body is over %d bytes" % self.max_body)
+            self._take(out, size)
+            if self._line() != b"":
+                raise TransportError("bad_response", "chunk not followed by CRLF")
+        total = 0
+        while True:  # trailers, bounded like headers
+            line = self._line()
+            if line == b"":
+                return bytes(out)
+            total += BUFFER_SIZE if line is None else len(line)
+            if total > self.max_header:
+                raise TransportError("too_large", "response trailers are over %d bytes" % self.max_header)
+
+    def _read_to_close(self):
+        out = bytearray()
+        while self._start < self._end or self._fill():
+            k = self._end - self._start
+            if len(out) + k > self.max_body:
+                raise TransportError("too_large", "response body is over %d bytes" % self.max_body)
+            out.extend(self._mv[self._start:self._end])
+            self._start = self._end
+        return bytes(out)
