@@ -1,0 +1,58 @@
+# HMAC-SHA256 (RFC 2104) for the token store's integrity tag.
+#
+# Uses the `hmac` module when one is importable (CPython's, or micropython-lib's
+# after `mip install hmac`), else a minimal RFC 2104 construction over
+# hashlib.sha256. compare() is constant-time in the length of its inputs
+# (micropython-lib's hmac has no compare_digest).
+import hashlib
+
+BLOCK = 64
+DIGEST_SIZE = 32
+
+try:
+    import hmac as _hmac
+except ImportError:
+    _hmac = None
+
+
+def fallback_digest(key, *parts):
+    """HMAC-SHA256(key, concatenation of parts) with nothing but hashlib.sha256."""
+    if len(key) > BLOCK:
+        key = hashlib.sha256(key).digest()
+    ipad = bytearray(BLOCK)
+    opad = bytearray(BLOCK)
+    for i in range(len(key)):
+        ipad[i] = key[i]
+        opad[i] = key[i]
+    for i in range(BLOCK):
+        ipad[i] ^= 0x36
+        opad[i] ^= 0x5C
+    inner = hashlib.sha256(ipad)
+    for p in parts:
+        inner.update(p)
+    outer = hashlib.sha256(opad)
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+def digest(key, *parts):
+    """HMAC-SHA256(key, concatenation of parts): 32 bytes. Parts are hashed in turn, never joined."""
+    if _hmac is not None:
+        try:
+            h = _hmac.new(key, None, hashlib.sha256)
+            for p in parts:
+                h.update(p)
+            return h.digest()
+        except Exception:
+            pass  # an hmac module that cannot do this on this port: use ours
+    return fallback_digest(key, *parts)
+
+
+def compare(a, b):
+    """True when a == b, taking the same time wherever they differ."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for i in range(len(a)):
+        diff |= a[i] ^ b[i]
+    return diff == 0
