@@ -1,0 +1,130 @@
+# SSD1680 black/white e-paper over SPI (LilyGo T5 2.13", 250x122), as a
+# framebuf surface holding the 1-bit frame (250 x 16 pages = 4000 bytes).
+#
+# The panel is 122 sources (RAM x, 8 pixels per byte, MSB first) by 250 gates
+# (RAM y). The surface is landscape 250x122, so the frame is MONO_VLSB: byte
+# [page * 250 + x] holds pixels y = 8*page .. 8*page+7 of column x, LSB on top.
+# With data entry mode 0x07 (Y address first, X and Y incrementing) the RAM takes
+# exactly that byte order: page p is RAM x-byte p, column x is gate x. Only the
+# bit order differs (RAM is MSB first), so show() bit-reverses each page row
+# through a 250-byte buffer. RAM bit 1 is white, 0 is black.
+#
+# show() starts a full refresh (about 2-3 s) and returns at once; the next bus
+# command waits for BUSY to drop, so the app keeps ticking during a refresh.
+import time
+
+import framebuf
+
+DRIVER_OUTPUT = 0x01
+SLEEP_MODE = 0x10
+DATA_ENTRY = 0x11
+SW_RESET = 0x12
+TEMP_SENSOR = 0x18
+MASTER_ACTIVATE = 0x20
+UPDATE_CTRL1 = 0x21
+UPDATE_CTRL2 = 0x22
+WRITE_BW_RAM = 0x24
+BORDER = 0x3C
+RAM_X_RANGE = 0x44
+RAM_Y_RANGE = 0x45
+RAM_X_COUNTER = 0x4E
+RAM_Y_COUNTER = 0x4F
+
+FULL_REFRESH = 0xF7  # clock on, analog on, load temperature + LUT, display, off
+BUSY_TIMEOUT_MS = 10000
+
+
+def _reversed_bits():
+    t = bytearray(256)
+    for i in range(256):
+        r = 0
+        for b in range(8):
+            if i & (1 << b):
+                r |= 0x80 >> b
+        t[i] = r
+    return t
+
+
+class SSD1680(framebuf.FrameBuffer):
+    depth = 1
+    light = 1  # white paper
+    dark = 0  # black ink
+
+    def __init__(self, spi, dc, cs, rst, busy, width=250, height=122):
+        self.spi = spi
+        self.dc = dc
+        self.cs = cs
+        self.rst = rst
+        self.busy = busy
+        self.width = width
+        self.height = height
+        self.pages = (height + 7) // 8
+        self.buffer = bytearray(width * self.pages)
+        for i in range(len(self.buffer)):
+            self.buffer[i] = 0xFF  # white, including the off-panel bits of the last page
+        super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
+        self.busy_timeout_ms = BUSY_TIMEOUT_MS
+        self._one = bytearray(1)
+        self._row = bytearray(width)
+        self._rev = _reversed_bits()
+        cs.value(1)
+        rst.value(0)
+        time.sleep_ms(10)
+        rst.value(1)
+        time.sleep_ms(10)
+        self.command(SW_RESET)
+        last = width - 1
+        self.command(DRIVER_OUTPUT, bytes((last & 0xFF, last >> 8, 0x00)))
+        self.command(DATA_ENTRY, b"\x07")
+        self.command(RAM_X_RANGE, bytes((0, self.pages - 1)))
+        self.command(RAM_Y_RANGE, bytes((0, 0, last & 0xFF, last >> 8)))
+        self.command(BORDER, b"\x05")
+        self.command(UPDATE_CTRL1, b"\x00\x80")
+        self.command(TEMP_SENSOR, b"\x80")
+
+    def is_busy(self):
+        return self.busy.value() == 1
+
+    def wait_ready(self, timeout_ms=None):
+        if timeout_ms is None:
+            timeout_ms = self.busy_timeout_ms
+        start = time.ticks_ms()
+        while self.busy.value() == 1:
+            if time.ticks_diff(time.ticks_ms(), start) > timeout_ms:
+                raise OSError(110, "e-paper busy")
+            time.sleep_ms(10)
+
+    def command(self, cmd, data=None):
+        self.wait_ready()
+        self.cs.value(0)
+        self.dc.value(0)
+        self._one[0] = cmd
+        self.spi.write(self._one)
+        if data:
+            self.dc.value(1)
+            self.spi.write(data)
+        self.cs.value(1)
+
+    def show(self):
+        """Send the frame and start a full refresh; returns without waiting for it."""
+        self.command(RAM_X_COUNTER, b"\x00")
+        self.command(RAM_Y_COUNTER, b"\x00\x00")
+        self.command(WRITE_BW_RAM)
+        w = self.width
+        row = self._row
+        rev = self._rev
+        buf = self.buffer
+        self.cs.value(0)
+        self.dc.value(1)
+        for page in range(self.pages):
+            base = page * w
+            for i in range(w):
+                row[i] = rev[buf[base + i]]
+            self.spi.write(row)
+        self.cs.value(1)
+        self.command(UPDATE_CTRL2, bytes((FULL_REFRESH,)))
+        self.command(MASTER_ACTIVATE)
+
+    def sleep(self):
+        """Deep sleep (keeps the image; a reset, i.e. a new driver, wakes it)."""
+        self.command(SLEEP_MODE, b"\x01")
