@@ -9,8 +9,8 @@
 
 Settings (keyword arguments) are those of GET /_stub/config: approve_after, deny_after, interval,
 expires_in, access_ttl, id_ttl, rotation, client_id, audience, user, force. They are the startup
-settings, so `reset()` comes back to them. Control calls are not in the request log, but they do
-open connections: count a client's connections from the `conn` ids in `requests()`.
+settings, so `reset()` comes back to them. Control calls go to the stub's separate plain-HTTP
+control port: they are not in the request log or the stats and work whatever `leaf` is served.
 """
 import http.client
 import json
@@ -33,7 +33,7 @@ def _python():
 
 
 class Stub:
-    def __init__(self, proc, url, ca_pem, log_path):
+    def __init__(self, proc, url, ca_pem, control_url, log_path):
         self.proc = proc
         self.url = url
         self.issuer = url + "/"
@@ -42,6 +42,7 @@ class Stub:
         self.log_path = log_path
         parts = urlsplit(url)
         self.host, self.port, self.tls = parts.hostname, parts.port, parts.scheme == "https"
+        self.control_url = control_url   # plain HTTP on 127.0.0.1, /_stub/* only
         self.client_id = self.config()["client_id"]
 
     # ---- plain HTTP helpers (verified TLS, one connection per call) ----------------------------
@@ -78,7 +79,14 @@ class Stub:
 
     def _control(self, method, path, obj=None):
         body = json.dumps(obj) if obj is not None else None
-        status, _, raw = self.request(method, path, body, {"Content-Type": "application/json"})
+        c = urlsplit(self.control_url)
+        conn = http.client.HTTPConnection(c.hostname, c.port, timeout=15)
+        try:
+            conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            status, raw = r.status, r.read()
+        finally:
+            conn.close()
         data = _json(raw)
         if status != 200 and path != "/_stub/decide":
             raise RuntimeError("stub %s %s -> %d %s" % (method, path, status, raw[:200]))
@@ -178,7 +186,7 @@ def start_stub(tmpdir, tls=True, leaf="server", **settings):
                 raise RuntimeError("stub server exited (%s)" % proc.wait(5))
             line += chunk
         words = dict(w.split("=", 1) for w in line.decode().split()[2:])
-        if not line.startswith(b"STUB READY ") or "url" not in words:
+        if not line.startswith(b"STUB READY ") or "url" not in words or "control" not in words:
             raise RuntimeError("stub server said %r" % line)
     except Exception as e:
         proc.kill()
@@ -188,7 +196,8 @@ def start_stub(tmpdir, tls=True, leaf="server", **settings):
         sel.close()
     ca = words.get("ca")
     try:
-        return Stub(proc, words["url"], None if ca in (None, "none") else ca, log_path)
+        return Stub(proc, words["url"], None if ca in (None, "none") else ca, words["control"],
+                    log_path)
     except Exception:
         proc.kill()
         proc.wait(5)

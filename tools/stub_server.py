@@ -5,17 +5,20 @@
         [--expires-in N] [--access-ttl N] [--no-rotation] [--config JSON]
 
 When ready it prints one line to stdout:
-    STUB READY url=https://localhost:PORT ca=/abs/path/ca.pem    (with --tls)
-    STUB READY url=http://127.0.0.1:PORT ca=none                 (without)
+    STUB READY url=https://localhost:PORT ca=/abs/path/ca.pem control=http://127.0.0.1:CPORT
+    STUB READY url=http://127.0.0.1:PORT ca=none control=http://127.0.0.1:CPORT   (without --tls)
 The issuer is url + "/". A person activates a device at <url>/activate. Tests and demos script the
 user and inject faults at runtime: GET/POST /_stub/config, GET /_stub/requests, GET /_stub/stats,
-POST /_stub/reset, POST /_stub/decide. Logs go to stderr, one line per request, with no secrets.
+POST /_stub/reset, POST /_stub/decide, on the main url or on the control url (plain HTTP, not
+counted in the stats, works whatever --leaf is served). Logs go to stderr, one line per request,
+with no secrets.
 """
 import argparse
 import json
 import os
 import ssl
 import sys
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -74,8 +77,11 @@ def main(argv=None):
     port = server.server_address[1]
     url = "https://localhost:%d" % port if args.tls else "http://127.0.0.1:%d" % port
     server.authority = Authority(keys, url, settings)
+    control = StubServer(("127.0.0.1", 0), server.authority, control=True)
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+    control_url = "http://127.0.0.1:%d" % control.server_address[1]
     log("listening on %s (issuer %s/)" % (url, url))
-    sys.stdout.write("STUB READY url=%s ca=%s\n" % (url, ca or "none"))
+    sys.stdout.write("STUB READY url=%s ca=%s control=%s\n" % (url, ca or "none", control_url))
     sys.stdout.flush()
     try:
         server.serve_forever()

@@ -28,10 +28,11 @@ class StubServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, authority, ssl_context=None):
+    def __init__(self, address, authority, ssl_context=None, control=False):
         super().__init__(address, Handler)
         self.authority = authority
         self.ssl_context = ssl_context
+        self.control = control   # the plain-HTTP control port: /_stub/* only, not counted
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -43,7 +44,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         a = self.server.authority
-        self.conn_id = a.new_connection()
+        self.conn_id = 0 if self.server.control else a.new_connection()
         self.tls_failed = False
         ctx = self.server.ssl_context
         if ctx is not None:
@@ -90,7 +91,9 @@ class Handler(BaseHTTPRequestHandler):
                  "conn": self.conn_id, "time": time.time()}
         control = path.startswith("/_stub/")
         fault = None if control else a.take_fault(path)
-        if fault:
+        if self.server.control and not control:
+            reply = json_reply(404, {"error": "not_found", "error_description": "Control port."})
+        elif fault:
             reply = self._fault(fault)
         elif fields is None:
             reply = json_reply(400, {"error": "invalid_request",
@@ -107,9 +110,10 @@ class Handler(BaseHTTPRequestHandler):
         if not control:
             entry.update(status=status, error=error, forced=bool(fault))
             a.record(entry)
-        log("conn=%d %s %s%s -> %s%s%s" % (
-            self.conn_id, method, path,
-            " grant=" + entry["grant_type"].rsplit(":", 1)[-1] if entry["grant_type"] else "",
+        grant = entry["grant_type"]
+        log("conn=%s %s %s%s -> %s%s%s" % (
+            self.conn_id or "ctl", method, path,
+            " grant=" + str(grant).rsplit(":", 1)[-1] if grant else "",
             status, " " + error if error else "", " (forced)" if fault else ""))
 
     def _read_form(self):
