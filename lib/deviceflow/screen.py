@@ -1,0 +1,402 @@
+# Screen layouts: the code screen (user code, verification URI, QR code,
+# countdown) and one-message screens, drawn on any surface that has width,
+# height, fill_rect(x, y, w, h, c) and text(s, x, y, c) (8x8 cells, like
+# framebuf). Nothing here imports framebuf, so it runs on CPython too.
+#
+# Colours: every screen is dark ink on light paper. The surface may name its
+# colours with `light` and `dark` attributes; otherwise depth 16 (RGB565) means
+# light=0xFFFF (white) dark=0x0000, and mono (depth 1 or absent) means light=1,
+# dark=0: a lit OLED pixel and white e-paper are both 1. The QR quiet zone and
+# light modules are always `light`, dark modules `dark`, so phones read it.
+#
+# Layouts adapt to the surface size: landscape puts the QR at the left with the
+# text in a column to its right, portrait puts the QR on top. The QR gets the
+# largest whole number of pixels per module that still leaves the user code big.
+from deviceflow import font
+
+_URI_BREAKS = "/.-?&=_"
+_IND_W = 16  # width of the poll indicator when it shares the countdown's line
+
+_MESSAGES = {
+    "starting": ("STARTING", "Starting up..."),
+    "connecting": ("CONNECTING", "Connecting to the network..."),
+    "waiting": ("PLEASE WAIT", "Asking the sign-in server for a code..."),
+    "success": ("SIGNED IN", "You are signed in."),
+    "signed_out": ("SIGNED OUT", "Press the button to sign in."),
+    "denied": ("DENIED", "Sign-in was denied. Press the button to try again."),
+    "expired": ("EXPIRED", "Code expired. Press the button for a new code."),
+    "network": ("NO NETWORK", "The network is down. Retrying..."),
+    "tls": ("TLS ERROR", "Certificate or host name not accepted."),
+    "provider": ("PROVIDER ERROR", "Check the provider's configuration."),
+    "config": ("CONFIG ERROR", "Check the config key:"),
+    "error": ("ERROR", "Something went wrong."),
+}
+
+
+def palette(surface):
+    """(light, dark) colours of a surface: paper/quiet zone, ink/QR modules."""
+    light = getattr(surface, "light", None)
+    dark = getattr(surface, "dark", None)
+    if light is None or dark is None:
+        if getattr(surface, "depth", 1) == 16:
+            return 0xFFFF, 0x0000
+        return 1, 0
+    return light, dark
+
+
+def _metrics(h):
+    """(line pitch, gap between blocks) for a surface height."""
+    return (8, 2) if h < 100 else (10, 4)
+
+
+def printable(s, limit=300):
+    """s as one-cell characters (non-ASCII and controls -> '?'), at most limit long."""
+    if s is None:
+        return ""
+    out = []
+    for ch in str(s)[:limit]:
+        o = ord(ch)
+        out.append(ch if (31 < o < 127 or ch == "\n") else "?")
+    return "".join(out)
+
+
+def _is_word(ch):
+    return ch.isalpha() or ch.isdigit() or ch == "_"
+
+
+def scrub(s):
+    """Hide secret-looking runs: 20+ [A-Za-z0-9_] characters mixing letters and digits
+    (device codes, tokens, JWT parts) become '[hidden]'."""
+    out = []
+    i = 0
+    n = len(s)
+    while i < n:
+        j = i
+        digit = alpha = False
+        while j < n and _is_word(s[j]):
+            digit = digit or s[j].isdigit()
+            alpha = alpha or s[j].isalpha()
+            j += 1
+        if j > i:
+            out.append("[hidden]" if (j - i >= 20 and digit and alpha) else s[i:j])
+            i = j
+        else:
+            out.append(s[i])
+            i += 1
+    return "".join(out)
+
+
+def wrap(s, cols, breaks=" "):
+    """Greedy wrap to lines of at most cols characters, cutting at a space
+    (dropped) or after one of `breaks`, else hard."""
+    lines = []
+    if cols < 1:
+        return lines
+    for para in s.split("\n"):
+        while len(para) > cols:
+            cut = 0
+            for i in range(cols, 0, -1):
+                if para[i] == " ":
+                    cut = i
+                    break
+                if para[i - 1] in breaks and para[i - 1] != " ":
+                    cut = i
+                    break
+            if cut == 0:
+                cut = cols
+            lines.append(para[:cut].rstrip())
+            para = para[cut:].lstrip()
+        lines.append(para)
+    return lines
+
+
+def _fit_lines(lines, n):
+    """At most n lines; when cut, the last one ends with '..'."""
+    if len(lines) <= n:
+        return lines
+    lines = lines[:n]
+    if n:
+        last = lines[-1]
+        lines[-1] = (last[:-2] if len(last) > 2 else "") + ".."
+    return lines
+
+
+def display_uri(uri):
+    uri = printable(uri, 200)
+    if uri.startswith("https://"):
+        uri = uri[8:]
+    if uri.endswith("/"):
+        uri = uri[:-1]
+    return uri
+
+
+def _code_options(code):
+    """The code on one line, or split after the separator nearest its middle."""
+    opts = [[code]]
+    best = -1
+    n = len(code)
+    for i in range(1, n - 1):
+        if code[i] in "- " and (best < 0 or abs(2 * i - n) < abs(2 * best - n)):
+            best = i
+    if best > 0:
+        opts.append([code[: best + 1].rstrip(), code[best + 1:]])
+    return opts
+
+
+def _code_fit(code, w, budget):
+    """(lines, scale) of the biggest user code that fits w x budget; scale 0
+    means the surface's 8x8 text (for characters the font lacks). None: no fit."""
+    best = None
+    if font.covers(code):
+        for lines in _code_options(code):
+            n = len(lines)
+            k = w
+            for ln in lines:
+                k = min(k, font.max_scale(ln, w))
+            while k > 0 and (8 * n - 1) * k > budget:
+                k -= 1
+            if k > 0 and (best is None or k > best[1]):
+                best = (lines, k)
+    if best is None:
+        lines = wrap(code, w // 8, "-")
+        if lines and len(lines) * 9 - 1 <= budget:
+            best = (lines, 0)
+    return best
+
+
+def _code_height(fit):
+    lines, k = fit
+    return (8 * len(lines) - 1) * k if k else len(lines) * 9 - 1
+
+
+def _column(w, h, uri, code, line, gap, countdown):
+    """Best text column for w x h: (height, labels, uri_lines, code_fit) or None."""
+    uri_lines = wrap(uri, w // 8, _URI_BREAKS)
+    if not uri_lines:
+        return None
+    fit = None
+    tail = (gap + line) if countdown else 0
+    best = None
+    for labels in (False, True):
+        for n in range(len(uri_lines), 0, -1):
+            fixed = (n + (2 if labels else 0)) * line + gap + tail
+            fit = _code_fit(code, w, h - fixed) if fixed < h else None
+            if fit is not None:
+                break
+        if fit is None:
+            continue
+        cand = (fixed + _code_height(fit), labels, _fit_lines(uri_lines, n), fit)
+        if best is None or len(cand[2]) > len(best[2]) or (
+                len(cand[2]) == len(best[2]) and fit[1] >= best[3][1]):
+            best = cand
+    return best
+
+
+def _plan(W, H, modules, uri, code):
+    """Choose the QR scale and the text column. modules: QR size with quiet zone (0: no QR)."""
+    line, gap = _metrics(H)
+    landscape = W > H
+    fallback = None
+    if modules:
+        for s in range(min(W, H) // modules, 0, -1):
+            q = modules * s
+            if landscape:
+                under = H - q >= line * 2 + gap or (H - q >= line and q >= 10 * 8 + _IND_W)
+                col = _column(W - q - gap, H, uri, code, line, gap, not under)
+            else:
+                under = False
+                col = _column(W, H - q - gap, uri, code, line, gap, True)
+            if col is None:
+                continue
+            full = len(col[2]) == len(wrap(uri, (W - q - gap if landscape else W) // 8, _URI_BREAKS))
+            plan = (s, under, col)
+            if full and (col[3][1] == 0 or col[3][1] >= min(s, 4)):
+                return plan
+            if fallback is None or (full and not fallback[3]):
+                fallback = plan + (full,)
+        if fallback is not None:
+            return fallback[:3]
+    return (0, False, _column(W - 4, H, uri, code, line, gap, True))
+
+
+def draw_code_screen(surface, user_code, verification_uri, verification_uri_complete=None,
+                     seconds_left=None, qr=None):
+    """Draw the whole code screen; return the countdown rectangle (x, y, w, h)."""
+    W = surface.width
+    H = surface.height
+    light, dark = palette(surface)
+    line, gap = _metrics(H)
+    code = printable(user_code, 40)
+    uri = display_uri(verification_uri)
+    if qr is None:
+        qr = _encode(verification_uri_complete or verification_uri)
+    modules = qr.size + 8 if qr is not None else 0
+    s, under, col = _plan(W, H, modules, uri, code)
+    surface.fill_rect(0, 0, W, H, light)
+    q = modules * s
+    if col is None:  # nothing fits (tiny surface): the code alone
+        surface.text(code, 0, 0, dark)
+        return (0, min(H - 1, 8), W, max(1, H - 8))
+    col_h = col[0]
+    if s and W > H:
+        cd_h = (2 * line if H - q >= 2 * line + gap else line) if under else 0
+        block = q + (gap + cd_h if under else 0)
+        qx, qy = 0, (H - block) // 2
+        cx, cw = q + gap, W - q - gap
+        cy = (H - col_h) // 2
+    elif s:
+        qx, qy = (W - q) // 2, (H - q - gap - col_h) // 2
+        cx, cw = 2, W - 4
+        cy = qy + q + gap
+    else:
+        cx, cw, cy = 2, W - 4, (H - col_h) // 2
+    if s:
+        _draw_qr(surface, qr, qx, qy, s, light, dark)
+    rect = _draw_column(surface, cx, cy, cw, col, line, gap, dark, not under)
+    if under:
+        inset = 4 * s if q - 4 * s >= 5 * 8 else 0
+        rect = (qx + inset, qy + q + gap, q - inset, cd_h)
+    draw_countdown(surface, rect, seconds_left)
+    return rect
+
+
+def _encode(data):
+    from deviceflow import qr as qrmod
+
+    try:
+        return qrmod.encode(data, "M")
+    except ValueError:
+        return None  # too long for any QR version: text only
+
+
+def _draw_qr(surface, qr, x, y, s, light, dark):
+    n = qr.size
+    surface.fill_rect(x, y, (n + 8) * s, (n + 8) * s, light)
+    x += 4 * s
+    y += 4 * s
+    get = qr.get
+    fill = surface.fill_rect
+    for my in range(n):
+        mx = 0
+        while mx < n:
+            if get(mx, my):
+                start = mx
+                mx += 1
+                while mx < n and get(mx, my):
+                    mx += 1
+                fill(x + start * s, y + my * s, (mx - start) * s, s, dark)
+            else:
+                mx += 1
+
+
+def _draw_column(surface, x, y, w, col, line, gap, dark, countdown):
+    _, labels, uri_lines, fit = col
+    if labels:
+        surface.text("Go to", x, y, dark)
+        y += line
+    for ln in uri_lines:
+        surface.text(ln, x, y, dark)
+        y += line
+    y += gap
+    if labels:
+        surface.text("Enter code", x, y, dark)
+        y += line
+    lines, k = fit
+    for ln in lines:
+        if k:
+            font.draw(surface, ln, x + (w - font.text_width(ln, k)) // 2, y, k, dark)
+            y += 8 * k
+        else:
+            surface.text(ln, x + (w - 8 * len(ln)) // 2, y, dark)
+            y += 9
+    if countdown:
+        return (x, y - (k or 1) + gap, w, line)
+    return None
+
+
+def _zones(rect):
+    """(countdown zone, indicator zone) inside the countdown rectangle."""
+    x, y, w, h = rect
+    if h >= 16:
+        half = h // 2
+        return (x, y, w, half), (x, y + half, w, h - half)
+    iw = _IND_W if w >= 6 * 8 + _IND_W else 0
+    return (x, y, w - iw, h), (x + w - iw, y, iw, h)
+
+
+def countdown_text(seconds_left, cols):
+    if seconds_left is None:
+        return ""
+    t = max(0, int(seconds_left))
+    ss = t % 60
+    s = "%d:%s%d" % (t // 60, "0" if ss < 10 else "", ss)
+    if len(s) + 5 <= cols:
+        s += " left"
+    return s[:cols]
+
+
+def draw_countdown(surface, rect, seconds_left):
+    """Repaint only the countdown part of rect with the time left."""
+    light, dark = palette(surface)
+    x, y, w, h = _zones(rect)[0]
+    surface.fill_rect(x, y, w, h, light)
+    surface.text(countdown_text(seconds_left, w // 8), x, y, dark)
+
+
+def draw_poll_indicator(surface, rect, phase):
+    """A small waiting indicator (four dots, one big) in its part of rect."""
+    light, dark = palette(surface)
+    x, y, w, h = _zones(rect)[1]
+    if w < 8 or h < 4:
+        return
+    surface.fill_rect(x, y, w, h, light)
+    d = 3 if h >= 6 else 2
+    cy = y + (min(h, 8) - d) // 2
+    step = min(4, w // 4)
+    for i in range(4):
+        if i == phase % 4:
+            surface.fill_rect(x + i * step, cy, d, d, dark)
+        else:
+            surface.fill_rect(x + i * step + 1, cy + 1, 1, 1, dark)
+
+
+def _title_fit(title, w, hmax):
+    best = ([title], min(font.max_scale(title, w), hmax // 7, 4))
+    if " " in title and best[1] < 3:
+        lines = _code_options(title)[-1]
+        k = min(font.max_scale(lines[0], w), font.max_scale(lines[1], w), hmax // 15, 4)
+        if k > best[1]:
+            best = (lines, k)
+    return best
+
+
+def draw_message(surface, kind, detail=None):
+    """A one-message screen: a big title and a wrapped explanation (with detail)."""
+    W = surface.width
+    H = surface.height
+    light, dark = palette(surface)
+    line, gap = _metrics(H)
+    title, body = _MESSAGES.get(kind) or _MESSAGES["error"]
+    detail = scrub(printable(detail))
+    if kind == "success" and detail:
+        body = "Welcome, " + detail
+    elif kind in ("error", "provider") and detail:
+        body = detail
+    elif detail:
+        body = body + " " + detail
+    margin = 2 if W < 160 else 6
+    w = W - 2 * margin
+    lines, k = _title_fit(title, w, H // 3)
+    title_h = (8 * len(lines) - 1) * k
+    avail = (H - title_h - 2 * gap) // line
+    text = _fit_lines(wrap(body, w // 8), max(0, avail))
+    total = title_h + 2 * gap + len(text) * line
+    y = max(0, (H - total) // 2)
+    surface.fill_rect(0, 0, W, H, light)
+    for ln in lines:
+        font.draw(surface, ln, (W - font.text_width(ln, k)) // 2, y, k, dark)
+        y += 8 * k
+    y += 2 * gap - k
+    for ln in text:
+        surface.text(ln, margin, y, dark)
+        y += line

@@ -1,0 +1,90 @@
+# MicroPython side of the screen simulator: draws one screen with the real
+# deviceflow.screen code on a framebuf surface (TerminalDisplay) at the display's
+# native resolution, then either writes the raw pixels to a file or shows the
+# half-block terminal rendering.
+#
+#   MICROPYPATH=lib micropython tools/sim_render.py DISPLAY SCREEN OUT
+#   MICROPYPATH=lib micropython tools/sim_render.py DISPLAY SCREEN --terminal
+#   MICROPYPATH=lib micropython tools/sim_render.py --list
+#
+# OUT gets one header line "width height depth\n", then width*height bytes, one
+# per pixel in row order: 1 = light (paper), 0 = dark (ink).
+import sys
+
+from deviceflow import screen
+from deviceflow.term_display import TerminalDisplay
+
+DISPLAYS = {
+    "oled_128x64": (128, 64, 1),
+    "tft_135x240": (135, 240, 16),
+    "tft_320x240": (320, 240, 16),
+    "epaper_250x122": (250, 122, 1),
+}
+
+USER_CODE = "WDJB-MJHT"
+URI = "https://example-tenant.us.auth0.com/activate"
+URI_COMPLETE = "https://example-tenant.us.auth0.com/activate?user_code=WDJB-MJHT"
+
+MESSAGES = (
+    ("starting", None),
+    ("connecting", None),
+    ("waiting", None),
+    ("success", "Jane Doe"),
+    ("signed_out", None),
+    ("denied", None),
+    ("expired", None),
+    ("network", "timeout"),
+    ("tls", "certificate verify failed"),
+    ("provider", "Unauthorized: the grant type is not allowed for this client."),
+    ("config", "client_id"),
+    ("error", "Unexpected reply from the server (HTTP 502)."),
+)
+
+SCREENS = ("code",) + tuple(m[0] for m in MESSAGES)
+
+
+def render(display, name, stream=None):
+    w, h, depth = DISPLAYS[display]
+    surface = TerminalDisplay(w, h, stream=stream, depth=depth, live=False)
+    if name == "code":
+        rect = screen.draw_code_screen(surface, USER_CODE, URI, URI_COMPLETE, 872)
+        screen.draw_poll_indicator(surface, rect, 1)
+    else:
+        detail = None
+        for kind, d in MESSAGES:
+            if kind == name:
+                detail = d
+                break
+        else:
+            raise ValueError("unknown screen " + name)
+        screen.draw_message(surface, name, detail)
+    return surface
+
+
+def write_pixels(surface, path):
+    w = surface.width
+    row = bytearray(w)
+    with open(path, "wb") as f:
+        f.write(b"%d %d %d\n" % (w, surface.height, surface.depth))
+        for y in range(surface.height):
+            for x in range(w):
+                row[x] = 1 if surface.is_light(x, y) else 0
+            f.write(row)
+
+
+def main(argv):
+    if argv and argv[0] == "--list":
+        print(" ".join(sorted(DISPLAYS)))
+        print(" ".join(SCREENS))
+        return
+    if len(argv) != 3:
+        print("usage: sim_render.py DISPLAY SCREEN (OUT | --terminal)")
+        sys.exit(2)
+    display, name, out = argv
+    if out == "--terminal":
+        render(display, name).show()
+    else:
+        write_pixels(render(display, name), out)
+
+
+main(sys.argv[1:])
