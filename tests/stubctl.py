@@ -102,8 +102,10 @@ class Stub:
         return self._control("GET", "/_stub/config")[1]
 
     def requests(self):
-        """Every non-control request received: method, path, query, fields (names only),
-        grant_type, status, error, forced, conn (connection id), time."""
+        """Every non-control request received, oldest first, as dicts: method, path, query,
+        fields (form/JSON field names, sorted), grant_type ("" when none), status (int; None when
+        a forced drop sent nothing), error (the JSON "error" sent, or None), forced (bool),
+        conn (connection id, counted from 1), time (Unix seconds)."""
         return self._control("GET", "/_stub/requests")[1]
 
     def stats(self):
@@ -113,6 +115,11 @@ class Stub:
     def reset(self):
         """Forget codes, grants, the log and the stats; settings go back to the startup ones."""
         self._control("POST", "/_stub/reset")
+
+    def reset_grants(self):
+        """Revoke every grant so far: their refresh tokens now answer 403 invalid_grant (access
+        tokens stay valid until they expire, as on Auth0). Returns how many grants were live."""
+        return self._control("POST", "/_stub/revoke_grants")[1]["revoked"]
 
     def approve(self, user_code):
         """The user confirms the code; raises if it is not pending (unknown, expired, decided)."""

@@ -292,3 +292,19 @@ def test_a_wrong_host_certificate_is_refused_by_a_verifying_client(tmp_path):
         with pytest.raises(ssl.SSLCertVerificationError):
             s.get_json("/.well-known/openid-configuration")
         assert s.stats()["tls_failures"] == 1 and s.stats()["tls_handshakes"] == 0
+
+
+def test_a_larger_interval_set_at_runtime_applies_to_codes_already_issued(stub):
+    code = new_code(stub)
+    poll(stub, code["device_code"])
+    stub.configure(interval=3)
+    time.sleep(1.0)   # enough for the announced 1 s, not for the 3 s now required
+    assert poll(stub, code["device_code"])[1]["error"] == "slow_down"
+
+
+def test_revoking_every_grant_ends_refresh(stub):
+    rt = signed_in(stub)["refresh_token"]
+    assert stub.reset_grants() == 1
+    assert refresh(stub, rt) == (403, {"error": "invalid_grant",
+                                       "error_description": "Unknown or invalid refresh token."})
+    assert [e["grant_type"] for e in stub.requests()] == ["", DEVICE_GRANT, "refresh_token"]

@@ -87,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
         fields = self._read_form()
         entry = {"method": method, "path": path, "query": url.query,
                  "fields": sorted(fields) if isinstance(fields, dict) else [],
-                 "grant_type": fields.get("grant_type") if isinstance(fields, dict) else None,
+                 "grant_type": str(fields.get("grant_type") or "") if isinstance(fields, dict) else "",
                  "conn": self.conn_id, "time": time.time()}
         control = path.startswith("/_stub/")
         fault = None if control else a.take_fault(path)
@@ -99,7 +99,12 @@ class Handler(BaseHTTPRequestHandler):
             reply = json_reply(400, {"error": "invalid_request",
                                      "error_description": "Unreadable request body."})
         else:
-            reply = self._route(method, path, url.query, fields)
+            try:
+                reply = self._route(method, path, url.query, fields)
+            except Exception as e:   # a malformed request must not kill the connection silently
+                log("conn=%s %s %s raised %s" % (self.conn_id, method, path, type(e).__name__))
+                reply = json_reply(500, {"error": "server_error",
+                                         "error_description": "The stub could not handle this."})
         if reply is None:   # forced drop: close without an answer
             self.close_connection = True
             status, error = None, "dropped"
@@ -254,6 +259,8 @@ class Handler(BaseHTTPRequestHandler):
         if (method, path) == ("POST", "/_stub/reset"):
             a.reset()
             return json_reply(200, {"ok": True})
+        if (method, path) == ("POST", "/_stub/revoke_grants"):
+            return json_reply(200, {"revoked": a.revoke_all()})
         if (method, path) == ("POST", "/_stub/decide"):   # {"user_code": ..., "approve": bool}
             ok = a.decide(form.get("user_code", ""), bool(form.get("approve")))
             return json_reply(200 if ok else 404, {"ok": ok})

@@ -138,7 +138,8 @@ class Authority:
                    "client_id": client_id, "scope": form.get("scope", ""),
                    "audience": form.get("audience") or s["audience"], "issued": now,
                    "expires_at": now + s["expires_in"], "interval": s["interval"],
-                   "last_poll": None, "state": "pending", "expired_told": False, "user": None}
+                   "last_poll": None, "slow_downs": 0, "state": "pending", "expired_told": False,
+                   "user": None}
             self.codes[rec["device_code"]] = rec
             self.by_user[user_code] = rec
             uri = self.base_url + "/activate"
@@ -209,11 +210,14 @@ class Authority:
                 return _err(403, "invalid_grant", "Invalid or expired device code.")
             rec["expired_told"] = True
             return _err(403, "expired_token", "Expired device code.")
+        # The interval the code was issued with, or a larger one set since, plus 5 s for every
+        # slow_down already sent (RFC 8628 3.5: the client adds 5 s for this and later polls).
+        interval = max(rec["interval"], self.settings["interval"]) + 5 * rec["slow_downs"]
         last, rec["last_poll"] = rec["last_poll"], now
-        if last is not None and now - last < rec["interval"] * SLOW_DOWN_TOLERANCE:
-            rec["interval"] += 5   # RFC 8628 3.5: the client must add 5 s from now on
+        if last is not None and now - last < interval * SLOW_DOWN_TOLERANCE:
+            rec["slow_downs"] += 1
             return _err(429, "slow_down", "You are polling faster than the specified interval "
-                                          "of %d seconds." % (rec["interval"] - 5))
+                                          "of %d seconds." % interval)
         self._scripted_user(rec, now)
         if rec["state"] == "denied":
             return _err(403, "access_denied", "User cancelled the confirmation prompt or "
@@ -265,6 +269,14 @@ class Authority:
             rt = self.refresh.get(form.get("token") or "")
             if rt and self.grants[rt["grant"]]["client_id"] == form.get("client_id"):
                 self.grants[rt["grant"]]["revoked"] = True
+
+    def revoke_all(self):
+        """Revoke every grant (an admin ending all sessions); returns how many were live."""
+        with self.lock:
+            live = [g for g in self.grants.values() if not g["revoked"]]
+            for g in live:
+                g["revoked"] = True
+            return len(live)
 
     def userinfo(self, sub):
         """The profile of the user who granted access as `sub` (as it was when they approved)."""
