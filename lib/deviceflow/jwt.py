@@ -18,6 +18,8 @@ def _as_text(token):
     if isinstance(token, (bytes, bytearray)):
         try:
             token = bytes(token).decode()
+        except MemoryError:
+            raise
         except Exception:
             raise TokenError("malformed", "not text")
     if not isinstance(token, str):
@@ -31,6 +33,8 @@ def _json_object(segment, what):
     raw = b64url_decode(segment)
     try:
         obj = json.loads(raw)
+    except MemoryError:
+        raise
     except Exception:
         obj = None
     if not isinstance(obj, dict):
@@ -95,6 +99,8 @@ class JWKS:
         if isinstance(body, (bytes, bytearray, str)):
             try:
                 body = json.loads(body)
+            except MemoryError:
+                raise
             except Exception:
                 raise ReplyError("bad_reply", "JWKS is not JSON")
         if not isinstance(body, dict) or not isinstance(body.get("keys"), list):

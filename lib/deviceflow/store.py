@@ -12,10 +12,13 @@
 # header says, or empty), 'tampered' (the tag does not match: edited, bit-rotted
 # or written under another key) or 'corrupt' (anything else: wrong magic, junk,
 # too large, unreadable), returns None and never raises on any file content.
+# MemoryError alone passes through: it says nothing about the file, and calling
+# the store corrupt on it would sign the device out.
 #
 # save() writes <path>.tmp, flushes and syncs it, then renames it over <path>:
 # LittleFS and POSIX renames replace the old file in one step, so after a power
-# cut the file holds either the old record or the new one. A stale .tmp left by
+# cut the file holds either the old record or the new one (on FAT, MicroPython
+# removes the old file before the rename: a cut there loses the record). A stale .tmp left by
 # a cut is removed by the next load(). The tag proves integrity, not secrecy:
 # tokens at rest are readable by anyone with the flash (no flash encryption).
 import json
@@ -149,13 +152,19 @@ class TokenStore:
         _remove_quietly(self.path + ".tmp")
         try:
             with open(self.path, "rb") as f:
-                data = f.read(MAX_FILE + 1)
+                size = f.seek(0, 2)  # read exactly the file, never a worst-case buffer
+                if size > MAX_FILE:
+                    return self._fail("corrupt", "store file too large")
+                f.seek(0)
+                data = f.read(size) if size else b""
         except OSError as e:
             if _missing(e):
                 return None
             return self._fail("corrupt", "store file unreadable")
         try:
             return self._parse(data)
+        except MemoryError:
+            raise
         except Exception:  # belt and braces: no file content may raise
             return self._fail("corrupt", "store file unreadable")
 
@@ -191,6 +200,8 @@ class TokenStore:
             return self._fail("tampered", "integrity tag does not match")
         try:
             record = json.loads(bytes(mv[start:end]))
+        except MemoryError:
+            raise
         except Exception:
             record = None
         if not isinstance(record, dict):
@@ -203,6 +214,8 @@ class TokenStore:
             raise StoreError("bad_record", "record must be a dict of JSON values")
         try:
             body = json.dumps(record).encode()
+        except MemoryError:
+            raise
         except Exception:
             raise StoreError("bad_record", "record is not JSON-able")
         if len(body) > MAX_RECORD:
