@@ -308,3 +308,12 @@ def test_revoking_every_grant_ends_refresh(stub):
     assert refresh(stub, rt) == (403, {"error": "invalid_grant",
                                        "error_description": "Unknown or invalid refresh token."})
     assert [e["grant_type"] for e in stub.requests()] == ["", DEVICE_GRANT, "refresh_token"]
+
+
+def test_start_stub_fails_loudly_and_serves_plain_http_when_asked(tmp_path):
+    with pytest.raises(RuntimeError) as e:
+        start_stub(tmp_path / "bad", tls=False, intervall=1)
+    assert "unknown settings: intervall" in str(e.value)
+    with start_stub(tmp_path / "plain", tls=False) as s:
+        assert s.url.startswith("http://127.0.0.1:") and s.ca_pem is None and s.ca_der is None
+        assert s.get_json("/.well-known/openid-configuration")[1]["issuer"] == s.url + "/"
