@@ -16,6 +16,11 @@ import socket
 import errno
 import binascii
 
+try:
+    import select
+except ImportError:  # MicroPython ports without select: blocking reads only
+    select = None
+
 from deviceflow.errors import TransportError, TLSError
 from deviceflow.url import parse_url, is_loopback, host_header
 
@@ -262,7 +267,12 @@ class Transport:
                 raise tls_error(e, host)
             self.handshakes += 1
         self._key = key
-        self._rx = getattr(self._sock, "recv_into", None) or self._sock.readinto
+        self._poller = None
+        if MICROPYTHON and select is not None:
+            # MicroPython's blocking readinto waits for a full buffer; non-blocking
+            # readinto plus poll gives "what has arrived, within timeout_ms" instead.
+            self._poller = select.poll()
+            self._poller.register(self._sock, select.POLLIN)
 
     # -- request and response ----------------------------------------------------------
     def _head(self, method, scheme, host, port, target, headers, body):
@@ -291,9 +301,13 @@ class Transport:
     def _exchange(self, method, head, body, reused):
         self._start = self._end = self._got = 0
         try:
-            self._sock.sendall(head)
+            if self._poller:
+                self._raw.settimeout(self.timeout_ms / 1000)
+            self._sock.write(head) if MICROPYTHON else self._sock.sendall(head)
             if body:
-                self._sock.sendall(body)
+                self._sock.write(body) if MICROPYTHON else self._sock.sendall(body)
+            if self._poller:
+                self._raw.setblocking(False)
         except OSError as e:
             if reused:
                 raise _Retry()
@@ -303,8 +317,11 @@ class Transport:
         except _Retry as e:
             if reused and not self._got:
                 raise
-            raise e.args[0] if e.args else TransportError(
-                "bad_response", "the server closed the connection without a complete answer")
+            if e.args:
+                raise e.args[0]
+            if self._got:
+                raise TransportError("bad_response", "the connection closed inside the response head")
+            raise TransportError("reset", "the server closed the connection without answering")
         try:
             return self._read_body(method, status, version, headers)
         except _Retry:
@@ -337,14 +354,23 @@ class Transport:
         """Read into mv; 0 at end of stream. Socket errors become TransportError, or
         _Retry for a connection that closed before any byte of the answer."""
         try:
-            n = self._rx(mv)
+            if self._poller:
+                n = self._sock.readinto(mv)
+                while n is None:
+                    if not self._poller.poll(self.timeout_ms):
+                        raise OSError(errno.ETIMEDOUT)
+                    n = self._sock.readinto(mv)
+            elif MICROPYTHON:  # no poll: one recv at a time (it allocates)
+                data = self._sock.recv(len(mv))
+                n = len(data)
+                mv[0:n] = data
+            else:
+                n = self._sock.recv_into(mv)
         except OSError as e:
             err = network_error(e, "reading the response")
             if err.reason == "reset" and not self._got:
                 raise _Retry(err)
             raise err
-        if n is None:
-            raise TransportError("timeout", "reading the response timed out")
         self._got += n
         return n
 
