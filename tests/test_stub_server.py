@@ -292,6 +292,8 @@ def test_a_wrong_host_certificate_is_refused_by_a_verifying_client(tmp_path):
         with pytest.raises(ssl.SSLCertVerificationError):
             s.get_json("/.well-known/openid-configuration")
         assert s.stats()["tls_failures"] == 1 and s.stats()["tls_handshakes"] == 0
+        with open(s.log_path) as f:
+            assert "Traceback" not in f.read()   # a refused handshake is one clean log line
 
 
 def test_a_larger_interval_set_at_runtime_applies_to_codes_already_issued(stub):

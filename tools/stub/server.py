@@ -56,6 +56,7 @@ class Handler(BaseHTTPRequestHandler):
                 a.count("tls_failures")
                 self.tls_failed = True
                 log("conn=%d tls handshake failed: %s" % (self.conn_id, getattr(e, "reason", e)))
+                return   # wrap_socket already closed it; nothing to read or write
         super().setup()
 
     def handle(self):
@@ -63,6 +64,8 @@ class Handler(BaseHTTPRequestHandler):
             super().handle()
 
     def finish(self):
+        if self.tls_failed:
+            return
         try:
             super().finish()
         finally:
