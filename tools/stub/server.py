@@ -92,9 +92,9 @@ class Handler(BaseHTTPRequestHandler):
                  "fields": sorted(fields) if isinstance(fields, dict) else [],
                  "grant_type": str(fields.get("grant_type") or "") if isinstance(fields, dict) else "",
                  "conn": self.conn_id, "time": time.time()}
-        control = path.startswith("/_stub/")
+        control = self.server.control or path.startswith("/_stub/")
         fault = None if control else a.take_fault(path)
-        if self.server.control and not control:
+        if self.server.control and not path.startswith("/_stub/"):
             reply = json_reply(404, {"error": "not_found", "error_description": "Control port."})
         elif fault:
             reply = self._fault(fault)
