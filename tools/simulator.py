@@ -33,7 +33,7 @@ def _run(args, capture=True):
     proc = subprocess.run([MICROPYTHON, SIM_RENDER] + args, cwd=ROOT, env=_env(),
                           capture_output=capture)
     if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace") if capture else ""
+        err = (proc.stderr + proc.stdout[-2000:]).decode(errors="replace") if capture else ""
         raise RuntimeError("sim_render %s failed: %s" % (" ".join(args), err.strip()))
     return proc.stdout
 

@@ -33,6 +33,9 @@ _MESSAGES = {
 }
 
 
+_INSTRUCTIONS = ("signed_out", "denied", "expired")
+
+
 def palette(surface):
     """(light, dark) colours of a surface: paper/quiet zone, ink/QR modules."""
     light = getattr(surface, "light", None)
@@ -106,7 +109,8 @@ def wrap(s, cols, breaks=" "):
                 cut = cols
             lines.append(para[:cut].rstrip())
             para = para[cut:].lstrip()
-        lines.append(para)
+        if para or not lines:
+            lines.append(para)
     return lines
 
 
@@ -169,6 +173,14 @@ def _code_height(fit):
     return (8 * len(lines) - 1) * k if k else len(lines) * 9 - 1
 
 
+def _host_end(uri):
+    """Length of the scheme and host part of a display URI."""
+    start = uri.find("://")
+    start = start + 3 if start >= 0 else 0
+    end = uri.find("/", start)
+    return end if end >= 0 else len(uri)
+
+
 def _column(w, h, uri, code, line, gap, countdown):
     """Best text column for w x h: (height, labels, uri_lines, code_fit) or None."""
     uri_lines = wrap(uri, w // 8, _URI_BREAKS)
@@ -177,8 +189,17 @@ def _column(w, h, uri, code, line, gap, countdown):
     fit = None
     tail = (gap + line) if countdown else 0
     best = None
+    host = _host_end(uri)
     for labels in (False, True):
+        shown = 0
+        for ln in uri_lines:
+            shown += len(ln)
         for n in range(len(uri_lines), 0, -1):
+            if n < len(uri_lines):
+                shown -= len(uri_lines[n])
+                if shown - 2 < host:  # never cut into the host name
+                    fit = None
+                    break
             fixed = (n + (2 if labels else 0)) * line + gap + tail
             fit = _code_fit(code, w, h - fixed) if fixed < h else None
             if fit is not None:
@@ -370,6 +391,23 @@ def _title_fit(title, w, hmax):
     return best
 
 
+def _body(kind, body, detail, cols, avail):
+    """The message's lines for `avail` lines and whether everything fits."""
+    text = wrap(body, cols)
+    if kind == "success" and detail:
+        text = wrap("Welcome, " + detail, cols)
+    elif detail:
+        both = wrap(body + " " + detail, cols)
+        # the detail wins over generic words, except where those say what to do next
+        if len(both) <= avail:
+            text = both
+        elif kind in _INSTRUCTIONS:
+            text = text + wrap(detail, cols)
+        else:
+            text = wrap(detail, cols)
+    return _fit_lines(text, avail), len(text) <= avail
+
+
 def draw_message(surface, kind, detail=None):
     """A one-message screen: a big title and a wrapped explanation (with detail)."""
     W = surface.width
@@ -377,23 +415,21 @@ def draw_message(surface, kind, detail=None):
     light, dark = palette(surface)
     line, gap = _metrics(H)
     title, body = _MESSAGES.get(kind) or _MESSAGES["error"]
-    detail = scrub(printable(detail))
-    if kind == "success" and detail:
-        body = "Welcome, " + detail
-    elif kind in ("error", "provider") and detail:
-        body = detail
-    elif detail:
-        body = body + " " + detail
+    detail = scrub(printable(detail)).strip()
     margin = 2 if W < 160 else 6
     w = W - 2 * margin
-    lines, k = _title_fit(title, w, H // 3)
-    title_h = (8 * len(lines) - 1) * k
-    avail = (H - title_h - 2 * gap) // line
-    text = _fit_lines(wrap(body, w // 8), max(0, avail))
+    hmax = H // 3
+    while True:  # the biggest title that leaves room for the whole text
+        lines, k = _title_fit(title, w, hmax)
+        title_h = (8 * len(lines) - 1) * k
+        text, whole = _body(kind, body, detail, w // 8, max(0, (H - title_h - 2 * gap) // line))
+        if whole or k <= 1 or hmax < 8:
+            break
+        hmax = title_h - 1
     total = title_h + 2 * gap + len(text) * line
     y = max(0, (H - total) // 2)
     surface.fill_rect(0, 0, W, H, light)
-    for ln in lines:
+    for ln in lines if k else ():
         font.draw(surface, ln, (W - font.text_width(ln, k)) // 2, y, k, dark)
         y += 8 * k
     y += 2 * gap - k
