@@ -49,6 +49,7 @@ class SSD1680(framebuf.FrameBuffer):
     depth = 1
     light = 1  # white paper
     dark = 0  # black ink
+    slow_refresh = True  # a full refresh takes seconds: redraw rarely
 
     def __init__(self, spi, dc, cs, rst, busy, width=250, height=122):
         self.spi = spi
