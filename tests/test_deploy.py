@@ -1,0 +1,138 @@
+# `make deploy` (tools/deploy.py): the exact commands a deploy runs (dry run),
+# and the clear errors for a bad BOARD, a missing PORT, and configs a board
+# could not run with.
+import json
+import os
+import shlex
+import subprocess
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+PY = os.path.join(ROOT, ".venv", "bin", "python")
+BOARDS = ["esp32_s3_box", "generic_sh1106", "generic_ssd1306", "heltec_wifi_kit_32",
+          "heltec_wifi_kit_32_v3", "lilygo_t5_213", "lilygo_t_display", "m5stack_core"]
+APP = ("app", "buttons", "config", "display", "endpoints", "log", "platform_esp32", "rng", "session")
+
+
+def _config(tmp_path, board, **extra):
+    cfg = {"issuer": "https://example-tenant.us.auth0.com/", "client_id": "abc",
+           "api_url": "https://api.example.com/v1/reading", "ca_file": "roots.pem", "board": board}
+    cfg.update(extra)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    (tmp_path / "roots.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    return str(path)
+
+
+def deploy(*args):
+    return subprocess.run([PY, "tools/deploy.py"] + list(args), cwd=ROOT, capture_output=True, text=True)
+
+
+def _expected(board, port, config, ca, deps):
+    mp = ".venv/bin/mpremote connect " + port
+    return [
+        ".venv/bin/python tools/build_mpy.py --arch xtensawin --out build/mpy",
+        mp + " exec 'import os; \"lib\" in os.listdir(\"/\") or os.mkdir(\"/lib\")'",
+        mp + " fs cp " + config + " :/config.json",
+        mp + " fs cp " + ca + " :/roots.pem",
+        mp + " fs cp build/mpy/lib/%s.mpy :/lib/%s.mpy" % (board, board),
+        mp + " fs cp -r build/mpy/lib/deviceflow :/lib",
+        mp + " fs cp " + " ".join("build/mpy/lib/%s.mpy" % m for m in APP) + " :/lib/",
+        mp + " fs cp build/mpy/main.py :/main.py",
+        mp + " mip install " + deps,
+        mp + " reset",
+    ]
+
+
+def test_dry_run_prints_the_exact_commands_for_an_ssd1306_board(tmp_path):
+    cfg = _config(tmp_path, "heltec_wifi_kit_32")
+    p = deploy("--board", "heltec_wifi_kit_32", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == _expected("heltec_wifi_kit_32", "/dev/ttyUSB0", cfg,
+                                              str(tmp_path / "roots.pem"), "hmac ssd1306")
+
+
+def test_boards_with_our_own_drivers_install_only_hmac(tmp_path):
+    cfg = _config(tmp_path, "lilygo_t_display")
+    p = deploy("--board", "lilygo_t_display", "--port", "/dev/ttyACM0", "--config", cfg, "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == _expected("lilygo_t_display", "/dev/ttyACM0", cfg,
+                                              str(tmp_path / "roots.pem"), "hmac")
+
+
+def test_make_deploy_dry_run_goes_through_the_makefile(tmp_path):
+    cfg = _config(tmp_path, "m5stack_core")
+    p = subprocess.run(["make", "-s", "deploy", "BOARD=m5stack_core", "PORT=/dev/ttyUSB1", "CONFIG=" + cfg,
+                        "DRY_RUN=1"], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.splitlines()[-10:] == _expected("m5stack_core", "/dev/ttyUSB1", cfg,
+                                                    str(tmp_path / "roots.pem"), "hmac")
+
+
+def test_every_local_file_the_commands_copy_exists_after_the_build(tmp_path):
+    cfg = _config(tmp_path, "lilygo_t5_213")
+    p = deploy("--board", "lilygo_t5_213", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    cmds = [shlex.split(line) for line in p.stdout.splitlines()]
+    assert subprocess.run(cmds[0], cwd=ROOT, capture_output=True).returncode == 0  # the build step
+    for cmd in cmds:
+        if cmd[3:5] == ["fs", "cp"]:
+            for src in cmd[5:-1]:
+                if src != "-r":
+                    assert os.path.exists(os.path.join(ROOT, src)), src
+
+
+def test_unknown_board_lists_the_boards(tmp_path):
+    p = deploy("--board", "esp32_devkit", "--port", "/dev/ttyUSB0", "--config", _config(tmp_path, "x"))
+    assert p.returncode == 2 and p.stdout == ""
+    assert "unknown board 'esp32_devkit'" in p.stderr
+    for b in BOARDS:
+        assert b in p.stderr
+    assert "unix" not in p.stderr.split("boards:")[1]  # the host's board is not deployable
+
+
+def test_missing_port_is_a_clear_error_and_nothing_runs(tmp_path):
+    cfg = _config(tmp_path, "generic_sh1106")
+    p = deploy("--board", "generic_sh1106", "--port", "", "--config", cfg)
+    assert p.returncode == 2 and p.stdout == ""
+    assert "no serial port" in p.stderr and "PORT=" in p.stderr
+
+
+def test_config_for_another_board_is_refused(tmp_path):
+    cfg = _config(tmp_path, "heltec_wifi_kit_32")
+    p = deploy("--board", "m5stack_core", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    assert p.returncode == 2 and p.stdout == ""
+    assert '"board": "m5stack_core"' in p.stderr
+
+
+def test_https_issuer_without_a_ca_file_is_refused(tmp_path):
+    cfg = _config(tmp_path, "m5stack_core", ca_file=None)
+    p = deploy("--board", "m5stack_core", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    assert p.returncode == 2 and "ca_file" in p.stderr
+
+
+def test_missing_ca_file_and_missing_config_are_named(tmp_path):
+    cfg = _config(tmp_path, "m5stack_core", ca_file="certs/missing.der")
+    p = deploy("--board", "m5stack_core", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    assert p.returncode == 2 and "certs/missing.der" in p.stderr
+    p = deploy("--board", "m5stack_core", "--port", "/dev/ttyUSB0", "--config", str(tmp_path / "nope.json"))
+    assert p.returncode == 2 and "config file not found" in p.stderr
+
+
+def test_secrets_in_the_config_are_never_printed(tmp_path):
+    cfg = _config(tmp_path, "m5stack_core", wifi={"ssid": "home", "password": "hunter2-wifi"},
+                  client_secret="s3cr3t-value")
+    p = deploy("--board", "m5stack_core", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    assert p.returncode == 0
+    assert "hunter2-wifi" not in p.stdout + p.stderr and "s3cr3t-value" not in p.stdout + p.stderr
+
+
+def test_ca_in_a_sub_folder_gets_its_folders_made_first(tmp_path):
+    cfg = _config(tmp_path, "m5stack_core", ca_file="certs/auth0/roots.der")
+    (tmp_path / "certs" / "auth0").mkdir(parents=True)
+    (tmp_path / "certs" / "auth0" / "roots.der").write_bytes(b"\x30\x82")
+    p = deploy("--board", "m5stack_core", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    mp = ".venv/bin/mpremote connect /dev/ttyUSB0 "
+    assert lines[3] == mp + ("exec 'import os; [os.mkdir(d) for d in [\"/certs\", \"/certs/auth0\"] "
+                             "if d.rsplit(\"/\", 1)[1] not in os.listdir(d.rsplit(\"/\", 1)[0] or \"/\")]'")
+    assert lines[4] == mp + "fs cp %s :/certs/auth0/roots.der" % (tmp_path / "certs" / "auth0" / "roots.der")

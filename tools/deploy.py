@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Put the app on a board over USB (`make deploy`).
+
+    python tools/deploy.py --board heltec_wifi_kit_32 --port /dev/ttyUSB0 [--config config.json] [--dry-run]
+
+Builds the .mpy files (tools/build_mpy.py), then with mpremote: makes /lib,
+copies the config to /config.json, the CA bundle named by the config's ca_file,
+the board file, the compiled library and app, /main.py; installs the
+micropython-lib packages the board needs (hmac always, ssd1306 for SSD1306
+boards) with `mpremote mip install` (the host needs internet for that); resets
+the board. --dry-run prints the exact commands, one per line, and runs none.
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import build_mpy  # noqa: E402
+
+OUT = "build/mpy"
+MPREMOTE = ".venv/bin/mpremote"
+PYTHON = ".venv/bin/python"
+MKDIR_LIB = 'import os; "lib" in os.listdir("/") or os.mkdir("/lib")'
+
+
+class DeployError(Exception):
+    pass
+
+
+def repo_path(p, root=ROOT):
+    """p relative to the repository when it is inside it (commands run there), else absolute."""
+    a = os.path.abspath(p)
+    return os.path.relpath(a, root) if a.startswith(root + os.sep) else a
+
+
+def boards(root=ROOT):
+    return sorted(n[:-3] for n in os.listdir(os.path.join(root, "boards"))
+                  if n.endswith(".py") and n != "unix.py")
+
+
+def board_needs(board, root=ROOT):
+    """micropython-lib packages the board file declares in NEEDS (read without importing it)."""
+    path = os.path.join(root, "boards", board + ".py")
+    with open(path) as f:
+        for line in f:
+            if line.startswith("NEEDS"):
+                value = line.split("=", 1)[1].split("#", 1)[0].strip()
+                return [n for n in value.strip("()[] ").replace('"', "").replace("'", "").split(",") if n.strip()]
+    return []
+
+
+def read_config(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DeployError("config file not found: %s (give one with CONFIG=path)" % path)
+    except ValueError as e:
+        raise DeployError("config file %s is not valid JSON: %s" % (path, e))
+
+
+def ca_paths(cfg, config_path, root=ROOT):
+    """(host path, device path) of the CA bundle the config names, or None."""
+    ca = cfg.get("ca_file")
+    if not ca:
+        if str(cfg.get("issuer", "")).startswith("https://"):
+            raise DeployError("the config has no ca_file: the board could not verify the provider's "
+                              "certificate; add the provider's root CA (PEM or DER) and name it in ca_file")
+        return None
+    device = ca if ca.startswith("/") else "/" + ca
+    for base in (os.path.dirname(os.path.abspath(config_path)), root):
+        host = os.path.join(base, ca.lstrip("/"))
+        if os.path.isfile(host):
+            return repo_path(host, root), device
+    raise DeployError("the CA file named by ca_file (%s) was not found next to %s" % (ca, config_path))
+
+
+def _parents(folder):
+    parts = folder.strip("/").split("/")
+    return ["/" + "/".join(parts[:i + 1]) for i in range(len(parts))]
+
+
+def commands(board, port, config_path, arch="xtensawin", root=ROOT):
+    """The exact commands a deploy runs, as argument lists, in order."""
+    names = boards(root)
+    if board not in names:
+        raise DeployError("unknown board %r; boards: %s" % (board, ", ".join(names)))
+    cfg = read_config(config_path)
+    if cfg.get("board") != board:
+        raise DeployError('%s says "board": %s but BOARD=%s: set "board": "%s" in the config '
+                          "(the app imports the board file it names)"
+                          % (config_path, json.dumps(cfg.get("board")), board, board))
+    ca = ca_paths(cfg, config_path, root)
+    mp = [MPREMOTE, "connect", port]
+    app_modules = [OUT + "/" + dev[:-3] + ".mpy" for src, dev in build_mpy.device_modules(root)
+                   if src.startswith("firmware/") and dev != "main.py"]
+    cmds = [[PYTHON, "tools/build_mpy.py", "--arch", arch, "--out", OUT]]
+    cmds.append(mp + ["exec", MKDIR_LIB])
+    cmds.append(mp + ["fs", "cp", repo_path(config_path, root), ":/config.json"])
+    if ca:
+        folder = ca[1].rsplit("/", 1)[0]
+        if folder:  # a CA in a sub-folder: make the folders first
+            cmds.append(mp + ["exec", 'import os; [os.mkdir(d) for d in %s if d.rsplit("/", 1)[1] '
+                              'not in os.listdir(d.rsplit("/", 1)[0] or "/")]' % json.dumps(_parents(folder))])
+        cmds.append(mp + ["fs", "cp", ca[0], ":" + ca[1]])
+    cmds.append(mp + ["fs", "cp", "%s/lib/%s.mpy" % (OUT, board), ":/lib/%s.mpy" % board])
+    cmds.append(mp + ["fs", "cp", "-r", OUT + "/lib/deviceflow", ":/lib"])
+    cmds.append(mp + ["fs", "cp"] + app_modules + [":/lib/"])
+    cmds.append(mp + ["fs", "cp", OUT + "/main.py", ":/main.py"])
+    cmds.append(mp + ["mip", "install", "hmac"] + board_needs(board, root))
+    cmds.append(mp + ["reset"])
+    return cmds
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--board", required=True, help="one of: " + ", ".join(boards()))
+    ap.add_argument("--port", default="", help="serial port, e.g. /dev/ttyUSB0 (mpremote devs lists them)")
+    ap.add_argument("--config", default="config.json")
+    ap.add_argument("--arch", default="xtensawin")
+    ap.add_argument("--dry-run", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        if not args.port and not args.dry_run:
+            raise DeployError("no serial port: make deploy BOARD=%s PORT=/dev/ttyUSB0 "
+                              "(list ports with: .venv/bin/mpremote devs)" % args.board)
+        cmds = commands(args.board, args.port or "PORT", args.config, args.arch)
+    except DeployError as e:
+        print("deploy: " + str(e), file=sys.stderr)
+        return 2
+    for cmd in cmds:
+        print(shlex.join(cmd), flush=True)
+        if args.dry_run:
+            continue
+        if subprocess.run(cmd, cwd=ROOT).returncode != 0:
+            print("deploy: failed: " + shlex.join(cmd), file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
