@@ -25,8 +25,8 @@ _MESSAGES = {
     "signed_out": ("SIGNED OUT", "Press the button to sign in."),
     "denied": ("DENIED", "Sign-in was denied. Press the button to try again."),
     "expired": ("EXPIRED", "Code expired. Press the button for a new code."),
-    "network": ("NO NETWORK", "The network is down. Retrying..."),
-    "tls": ("TLS ERROR", "Certificate or host name not accepted."),
+    "network": ("NO NETWORK", "The network is down. Retrying"),
+    "tls": ("TLS ERROR", "Certificate or host name not accepted"),
     "provider": ("PROVIDER ERROR", "Check the provider's configuration."),
     "config": ("CONFIG ERROR", "Check the config key:"),
     "error": ("ERROR", "Something went wrong."),
@@ -114,14 +114,14 @@ def wrap(s, cols, breaks=" "):
     return lines
 
 
-def _fit_lines(lines, n):
+def _fit_lines(lines, n, cols):
     """At most n lines; when cut, the last one ends with '..'."""
     if len(lines) <= n:
         return lines
     lines = lines[:n]
     if n:
         last = lines[-1]
-        lines[-1] = (last[:-2] if len(last) > 2 else "") + ".."
+        lines[-1] = (last if len(last) + 2 <= cols else last[:-2]) + ".."
     return lines
 
 
@@ -197,7 +197,7 @@ def _column(w, h, uri, code, line, gap, countdown):
         for n in range(len(uri_lines), 0, -1):
             if n < len(uri_lines):
                 shown -= len(uri_lines[n])
-                if shown - 2 < host:  # never cut into the host name
+                if shown - (0 if len(uri_lines[n - 1]) + 2 <= w // 8 else 2) < host:  # never cut the host
                     fit = None
                     break
             fixed = (n + (2 if labels else 0)) * line + gap + tail
@@ -206,7 +206,7 @@ def _column(w, h, uri, code, line, gap, countdown):
                 break
         if fit is None:
             continue
-        cand = (fixed + _code_height(fit), labels, _fit_lines(uri_lines, n), fit)
+        cand = (fixed + _code_height(fit), labels, _fit_lines(uri_lines, n, w // 8), fit)
         if best is None or len(cand[2]) > len(best[2]) or (
                 len(cand[2]) == len(best[2]) and fit[1] >= best[3][1]):
             best = cand
@@ -237,7 +237,10 @@ def _plan(W, H, modules, uri, code):
                 fallback = plan + (full,)
         if fallback is not None:
             return fallback[:3]
-    return (0, False, _column(W - 4, H, uri, code, line, gap, True))
+    col = _column(W - 4, H, uri, code, line, gap, True)
+    if col is None:  # a very small screen: the code and URI matter more than the countdown
+        return (0, True, _column(W - 4, H, uri, code, line, gap, False))
+    return (0, False, col)
 
 
 def draw_code_screen(surface, user_code, verification_uri, verification_uri_complete=None,
@@ -257,7 +260,7 @@ def draw_code_screen(surface, user_code, verification_uri, verification_uri_comp
     q = modules * s
     if col is None:  # nothing fits (tiny surface): the code alone
         surface.text(code, 0, 0, dark)
-        return (0, min(H - 1, 8), W, max(1, H - 8))
+        return (0, H, W, 0)
     col_h = col[0]
     if s and W > H:
         cd_h = (2 * line if H - q >= 2 * line + gap else line) if under else 0
@@ -274,7 +277,9 @@ def draw_code_screen(surface, user_code, verification_uri, verification_uri_comp
     if s:
         _draw_qr(surface, qr, qx, qy, s, light, dark)
     rect = _draw_column(surface, cx, cy, cw, col, line, gap, dark, not under)
-    if under:
+    if under and not s:
+        rect = (0, H, W, 0)  # no room for a countdown
+    elif under:
         inset = 4 * s if q - 4 * s >= 5 * 8 else 0
         rect = (qx + inset, qy + q + gap, q - inset, cd_h)
     draw_countdown(surface, rect, seconds_left)
@@ -360,6 +365,8 @@ def draw_countdown(surface, rect, seconds_left):
     """Repaint only the countdown part of rect with the time left."""
     light, dark = palette(surface)
     x, y, w, h = _zones(rect)[0]
+    if w < 8 or h < 8:
+        return
     surface.fill_rect(x, y, w, h, light)
     surface.text(countdown_text(seconds_left, w // 8), x, y, dark)
 
@@ -397,7 +404,7 @@ def _body(kind, body, detail, cols, avail):
     if kind == "success" and detail:
         text = wrap("Welcome, " + detail, cols)
     elif detail:
-        both = wrap(body + " " + detail, cols)
+        both = wrap(body + (" (" + detail + ")" if kind in ("network", "tls") else " " + detail), cols)
         # the detail wins over generic words, except where those say what to do next
         if len(both) <= avail:
             text = both
@@ -405,7 +412,7 @@ def _body(kind, body, detail, cols, avail):
             text = text + wrap(detail, cols)
         else:
             text = wrap(detail, cols)
-    return _fit_lines(text, avail), len(text) <= avail
+    return _fit_lines(text, avail, cols), len(text) <= avail
 
 
 def draw_message(surface, kind, detail=None):
