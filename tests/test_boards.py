@@ -1,0 +1,193 @@
+# Every board file builds its display on the recording fake `machine`, draws the
+# real code screen (deviceflow.screen.draw_code_screen) through its driver, and
+# the picture is rebuilt from the bus traffic alone (what the glass would get):
+# the QR in it must decode to verification_uri_complete, the whole panel must be
+# painted, buttons must read as pressed only while held.
+#
+# micropython-lib's ssd1306 is not on this machine: SSD1306 boards get
+# tests/unit/fake_ssd1306.py under the name `ssd1306`; the real driver is
+# exercised only on hardware.
+import functools
+import json
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+MP = os.path.join(ROOT, ".venv", "bin", "micropython")
+BOARDS = sorted(n[:-3] for n in os.listdir(os.path.join(ROOT, "boards"))
+                if n.endswith(".py") and n != "unix.py")
+SIZES = {"oled_128x64": (128, 64), "tft_135x240": (135, 240), "tft_320x240": (320, 240),
+         "epaper_250x122": (250, 122)}
+URI = "https://example-tenant.us.auth0.com/activate"
+COMPLETE = URI + "?user_code=WDJB-MJHT"
+
+SCRIPT = r"""
+import sys, json
+import fake_ssd1306
+sys.modules["ssd1306"] = fake_ssd1306
+from recording_bus import RecordingMachine, dcs_transactions, i2c_oled_stream
+from deviceflow.screen import draw_code_screen
+
+NAME = sys.argv[1]
+mod = __import__(NAME)
+m = RecordingMachine()
+board = mod.build(m)
+d = board.display
+out = {"name": board.name, "module_name": mod.NAME, "class": board.display_class,
+       "module_class": mod.DISPLAY_CLASS, "w": d.width, "h": d.height,
+       "depth": getattr(d, "depth", 1), "needs": list(mod.NEEDS)}
+
+# Buttons: those without an internal pull-up idle high through the board's resistor.
+for b in board.buttons.values():
+    if b.pin.id not in m.levels:
+        m.set_input(b.pin.id, 1)
+idle = dict((k, b.value()) for k, b in board.buttons.items())
+held = {}
+for k, b in board.buttons.items():
+    m.set_input(b.pin.id, 0)
+    held[k] = b.value()
+    m.set_input(b.pin.id, 1)
+out["buttons_idle"] = idle
+out["buttons_held"] = held
+out["button_pins"] = dict((k, b.pin.id) for k, b in board.buttons.items())
+out["spi"] = [e[2] for e in m.entries("spi_new")]
+out["i2c"] = [e[2] for e in m.entries("i2c_new")]
+if board.led is not None:
+    board.led.on()
+
+m.clear()
+draw_code_screen(d, "WDJB-MJHT", "@URI@", "@COMPLETE@", seconds_left=897)
+d.show()
+
+W, H = d.width, d.height
+img = [bytearray(W) for _ in range(H)]  # 1 = dark
+seen = [bytearray(W) for _ in range(H)]
+kind = type(d).__name__
+if hasattr(d, "x_offset"):  # direct-draw TFT: replay the DCS traffic like the controller
+    col = row = None
+    for cmd, data in dcs_transactions(m.log, mod.DC):
+        if cmd == 0x2A:
+            col = ((data[0] << 8 | data[1]) - d.x_offset, (data[2] << 8 | data[3]) - d.x_offset)
+        elif cmd == 0x2B:
+            row = ((data[0] << 8 | data[1]) - d.y_offset, (data[2] << 8 | data[3]) - d.y_offset)
+        elif cmd == 0x2C:
+            cw = col[1] - col[0] + 1
+            assert 0 <= col[0] <= col[1] < W and 0 <= row[0] <= row[1] < H
+            assert len(data) == 2 * cw * (row[1] - row[0] + 1)
+            for i in range(len(data) // 2):
+                x = col[0] + i % cw
+                y = row[0] + i // cw
+                c = data[2 * i] << 8 | data[2 * i + 1]
+                img[y][x] = 0 if c == d.light else 1
+                seen[y][x] = 1
+elif kind == "SSD1680":  # e-paper: RAM x-byte = 8 rows, MSB first, Y (column) first
+    txs = dcs_transactions(m.log, mod.DC)
+    ram = [data for cmd, data in txs if cmd == 0x24][-1]
+    assert len(ram) == W * ((H + 7) // 8)
+    for xb in range((H + 7) // 8):
+        for x in range(W):
+            b = ram[xb * W + x]
+            for bit in range(8):
+                y = xb * 8 + bit
+                if y < H:
+                    img[y][x] = 0 if b & (0x80 >> bit) else 1
+                    seen[y][x] = 1
+    out["refresh"] = [cmd for cmd, _ in txs][-2:]
+else:  # I2C OLED: page data, 8 rows per byte, LSB on top; lit pixel = light
+    data = b"".join(v for k, v in i2c_oled_stream(m.log) if k == "data")
+    assert len(data) == W * H // 8, len(data)
+    for page in range(H // 8):
+        for x in range(W):
+            b = data[page * W + x]
+            for bit in range(8):
+                lit = (b >> bit) & 1
+                img[page * 8 + bit][x] = 1 if lit != d.light else 0
+                seen[page * 8 + bit][x] = 1
+out["unpainted"] = sum(W - sum(r) for r in seen)
+out["rows"] = ["".join("1" if v else "0" for v in r) for r in img]
+print(json.dumps(out))
+""".replace("@URI@", URI).replace("@COMPLETE@", COMPLETE)
+
+
+@functools.lru_cache(maxsize=None)
+def render(name):
+    env = dict(os.environ, MICROPYPATH="lib:firmware:boards:tests/unit")
+    p = subprocess.run([MP, "-X", "heapsize=256M", "-c", SCRIPT, name], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module", params=BOARDS)
+def board(request):
+    return render(request.param)
+
+
+def test_every_expected_board_is_there():
+    assert BOARDS == ["esp32_s3_box", "generic_sh1106", "generic_ssd1306", "heltec_wifi_kit_32",
+                      "heltec_wifi_kit_32_v3", "lilygo_t5_213", "lilygo_t_display", "m5stack_core"]
+
+
+def test_board_record_matches_its_module(board):
+    assert board["name"] == board["module_name"]
+    assert board["class"] == board["module_class"]
+    assert (board["w"], board["h"]) == SIZES[board["class"]]
+    assert board["depth"] == (16 if board["class"].startswith("tft") else 1)
+
+
+def test_buttons_read_pressed_only_while_held(board):
+    assert "new_code" in board["buttons_idle"]
+    assert set(board["buttons_idle"].values()) == {0}
+    assert set(board["buttons_held"].values()) == {1}
+
+
+def test_code_screen_reaches_the_glass_and_its_qr_decodes(board):
+    from PIL import Image
+    import zxingcpp
+
+    assert board["unpainted"] == 0  # every pixel of the panel was drawn
+    w, h = board["w"], board["h"]
+    img = Image.new("L", (w, h), 255)
+    px = img.load()
+    for y, row in enumerate(board["rows"]):
+        for x, v in enumerate(row):
+            if v == "1":
+                px[x, y] = 0
+    scale = 8 if w <= 128 else 4
+    big = img.resize((w * scale, h * scale), Image.NEAREST)
+    canvas = Image.new("L", (big.width + 64, big.height + 64), 255)
+    canvas.paste(big, (32, 32))
+    texts = [r.text for r in zxingcpp.read_barcodes(canvas)]
+    assert COMPLETE in texts, (board["name"], texts)
+
+
+# Pins as the vendors document them (REFERENCE.md §5 and the board files' sources).
+PINS = {
+    "heltec_wifi_kit_32": {"i2c": {"sda": 4, "scl": 15}, "buttons": {"new_code": 0}},
+    "heltec_wifi_kit_32_v3": {"i2c": {"sda": 17, "scl": 18}, "buttons": {"new_code": 0}},
+    "generic_ssd1306": {"i2c": {"sda": 21, "scl": 22}, "buttons": {"new_code": 0, "sign_out": 14}},
+    "generic_sh1106": {"i2c": {"sda": 21, "scl": 22}, "buttons": {"new_code": 0, "sign_out": 14}},
+    "lilygo_t_display": {"spi": {"sck": 18, "mosi": 19}, "buttons": {"new_code": 0, "sign_out": 35}},
+    "m5stack_core": {"spi": {"sck": 18, "mosi": 23}, "buttons": {"new_code": 39, "sign_out": 37}},
+    "esp32_s3_box": {"spi": {"sck": 7, "mosi": 6}, "buttons": {"new_code": 0}},
+    "lilygo_t5_213": {"spi": {"sck": 18, "mosi": 23}, "buttons": {"new_code": 39}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINS))
+def test_buses_and_buttons_on_documented_pins(name):
+    b = render(name)
+    want = PINS[name]
+    if "i2c" in want:
+        assert [dict((k, s[k]) for k in ("sda", "scl")) for s in b["i2c"]] == [want["i2c"]]
+    if "spi" in want:
+        assert [dict((k, s[k]) for k in ("sck", "mosi")) for s in b["spi"]] == [want["spi"]]
+    assert b["button_pins"] == want["buttons"]
+    assert b["needs"] == (["ssd1306"] if "ssd1306" in name or "heltec" in name else [])
+
+
+def test_epaper_show_starts_a_full_refresh():
+    b = render("lilygo_t5_213")
+    assert b["refresh"] == [0x22, 0x20]
