@@ -277,7 +277,7 @@ def test_messages_fit_the_width_and_show_their_detail():
                     assert "Press the button" in s.all_text(), (cls[0], kind, s.texts)
                 if detail is long_detail:
                     text = s.all_text()
-                    assert "The auth" in text and (text.endswith("..") or text.endswith("device flow")), (cls[0], kind, text)
+                    assert "The auth" in text and (text.endswith("..") or text.rstrip(")").endswith("device flow")), (cls[0], kind, text)
 
 
 def test_expired_message_tells_what_to_do():
