@@ -22,12 +22,14 @@ class Request:
 
 
 def reply(status=200, body=b"ok", headers=None, framing="length", close=False, stall_after=None,
-          interim=False):
+          interim=False, chunk=7):
     """A response. framing: 'length' (Content-Length), 'chunked', or 'close' (body ends at
     close). close: send Connection: close and hang up. stall_after: send only that many bytes
-    of the response, then hold the connection silent. interim: a 100 Continue first."""
+    of the response, then hold the connection silent. interim: a 100 Continue first.
+    chunk: the chunk size for 'chunked' (small by default, to cross every boundary)."""
     return {"kind": "reply", "status": status, "body": body, "headers": headers or {},
-            "framing": framing, "close": close, "stall_after": stall_after, "interim": interim}
+            "framing": framing, "close": close, "stall_after": stall_after, "interim": interim,
+            "chunk": chunk}
 
 
 def raw(data, close=True):
@@ -40,9 +42,8 @@ RESET = {"kind": "reset"}  # read the request, answer with a TCP reset
 HANGUP = {"kind": "hangup"}  # read the request, close without answering
 
 
-def _chunked(body):
+def _chunked(body, step):
     out = b""
-    step = 7
     for i in range(0, len(body), step):
         part = body[i:i + step]
         ext = b";note=1" if i == 0 else b""
@@ -61,7 +62,7 @@ def render(action):
         head.append(b"Content-Length: %d" % len(body))
     elif action["framing"] == "chunked":
         head.append(b"Transfer-Encoding: chunked")
-        body = _chunked(body)
+        body = _chunked(body, action["chunk"])
     if action["close"] or action["framing"] == "close":
         head.append(b"Connection: close")
     return b"\r\n".join(head) + b"\r\n\r\n" + body

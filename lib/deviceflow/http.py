@@ -141,6 +141,32 @@ def tls_error(e, host):
     return TLSError("tls", "TLS handshake with %s failed" % host)
 
 
+class _Body:
+    """Body bytes gathered through a small staging buffer into ~1 KB pieces, so that tiny
+    chunks cost no per-chunk overhead and no block as large as the body exists before join()."""
+
+    def __init__(self):
+        self.pieces = []
+        self.stage = bytearray(BUFFER_SIZE)
+        self.view = memoryview(self.stage)
+        self.n = 0
+
+    def add(self, mv):
+        while len(mv):
+            k = min(len(mv), BUFFER_SIZE - self.n)
+            self.view[self.n:self.n + k] = mv[:k]
+            self.n += k
+            mv = mv[k:]
+            if self.n == BUFFER_SIZE:
+                self.pieces.append(bytes(self.stage))
+                self.n = 0
+
+    def join(self):
+        self.pieces.append(bytes(self.view[:self.n]))
+        self.stage = self.view = None
+        return b"".join(self.pieces)
+
+
 class _Retry(Exception):
     """The connection ended before any byte of the answer (EOF, or the TransportError
     in args[0]): on a reused connection that means the server had closed it idle."""
@@ -438,12 +464,12 @@ class Transport:
                 return status, version, headers
 
     def _take(self, out, n):
-        """Append n body bytes to bytearray out, from the buffer first, then the socket."""
+        """Add n body bytes to the _Body out, from the buffer first, then the socket."""
         while n > 0:
             if self._start == self._end and not self._fill():
                 raise TransportError("bad_response", "the connection closed inside the body")
             k = min(n, self._end - self._start)
-            out.extend(self._mv[self._start:self._start + k])
+            out.add(self._mv[self._start:self._start + k])
             self._start += k
             n -= k
 
@@ -461,7 +487,8 @@ class Transport:
         return bytes(out)
 
     def _read_chunked(self):
-        out = bytearray()
+        out = _Body()
+        total = 0
         while True:
             line = self._line()
             size = (line or b"").split(b";")[0].strip()
@@ -470,7 +497,8 @@ class Transport:
             size = int(size, 16)
             if not size:
                 break
-            if len(out) + size > self.max_body:
+            total += size
+            if total > self.max_body:
                 raise TransportError("too_large", "response body is over %d bytes" % self.max_body)
             self._take(out, size)
             if self._line() != b"":
@@ -479,17 +507,19 @@ class Transport:
         while True:  # trailers, bounded like headers
             line = self._line()
             if line == b"":
-                return bytes(out)
+                return out.join()
             total += BUFFER_SIZE if line is None else len(line)
             if total > self.max_header:
                 raise TransportError("too_large", "response trailers are over %d bytes" % self.max_header)
 
     def _read_to_close(self):
-        out = bytearray()
+        out = _Body()
+        total = 0
         while self._start < self._end or self._fill():
             k = self._end - self._start
-            if len(out) + k > self.max_body:
+            total += k
+            if total > self.max_body:
                 raise TransportError("too_large", "response body is over %d bytes" % self.max_body)
-            out.extend(self._mv[self._start:self._end])
+            out.add(self._mv[self._start:self._end])
             self._start = self._end
-        return bytes(out)
+        return out.join()
