@@ -19,7 +19,8 @@
 import json
 import os
 
-from deviceflow.errors import ConfigError, ReplyError, StoreError
+from deviceflow.errors import ConfigError, ReplyError, StoreError, TransportError
+from deviceflow.url import is_loopback, parse_url
 
 ENDPOINT_KEYS = (
     "device_authorization_endpoint",
@@ -33,51 +34,13 @@ WELL_KNOWN = "/.well-known/openid-configuration"
 _CACHE_VERSION = 1
 
 
-def _host_of(url):
-    """(scheme, host) of an absolute URL, or (None, None) when it is not one we accept."""
-    if not isinstance(url, str):
-        return None, None
-    i = url.find("://")
-    if i <= 0:
-        return None, None
-    scheme = url[:i].lower()
-    rest = url[i + 3 :]
-    end = len(rest)
-    for sep in "/?#":
-        j = rest.find(sep)
-        if 0 <= j < end:
-            end = j
-    authority = rest[:end]
-    if not authority or "@" in authority or " " in url:
-        return None, None
-    if authority[0] == "[":  # [v6]:port
-        j = authority.find("]")
-        if j < 0:
-            return None, None
-        return scheme, authority[1:j].lower()
-    j = authority.find(":")
-    host = authority if j < 0 else authority[:j]
-    return scheme, host.lower()
-
-
-def is_loopback(host):
-    if host in ("localhost", "::1"):
-        return True
-    parts = host.split(".")
-    if len(parts) != 4 or parts[0] != "127":
-        return False
-    for p in parts:
-        if not p.isdigit() or int(p) > 255:
-            return False
-    return True
-
-
 def url_allowed(url):
-    """True for an https URL, or an http URL to a loopback host."""
-    scheme, host = _host_of(url)
-    if not host:
+    """True for an https URL, or an http URL to a loopback host (the transport's own parser)."""
+    try:
+        scheme, host, _port, _target = parse_url(url)
+    except TransportError:
         return False
-    return scheme == "https" or (scheme == "http" and is_loopback(host))
+    return scheme == "https" or is_loopback(host)
 
 
 def _check_issuer(issuer):
