@@ -310,6 +310,18 @@ def test_read_timeout(client, peers, certdir):
     assert SECRET not in out["str"]
 
 
+def test_tls_handshake_timeout(client, certdir):
+    silent = socket.socket()  # the kernel accepts the TCP connection; nobody ever answers TLS
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        out = client.new(ca_file=ca(certdir), timeout_ms=300).get("https://localhost:%d/" % silent.getsockname()[1])
+    finally:
+        silent.close()
+    assert_error(out, "TransportError", "timeout")
+    assert out["handshakes"] == 0
+
+
 def test_timeout_inside_the_body(client, peers, certdir):
     peer = peers()
     peer.script.append(reply(200, b"a" * 100, stall_after=60))
