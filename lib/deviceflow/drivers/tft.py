@@ -5,15 +5,17 @@
 # RGB565 frame is 64.8 KB, more than one ESP32 heap area). fill_rect sets the
 # window and streams the colour from a small preallocated buffer; text renders
 # each 8x8 glyph into an 8-byte framebuf and sends its pixels. show() is a no-op.
+from micropython import const
+
 import time
 
 import framebuf
 
-CASET = 0x2A
-RASET = 0x2B
-RAMWR = 0x2C
+_CASET = const(0x2A)
+_RASET = const(0x2B)
+_RAMWR = const(0x2C)
 
-_CHUNK_PIXELS = 128  # colour buffer: 256 bytes, allocated once per display
+_CHUNK_PIXELS = const(128)  # colour buffer: 256 bytes, allocated once per display
 
 
 class DcsTft:
@@ -84,13 +86,13 @@ class DcsTft:
         b[1] = x0 & 0xFF
         b[2] = x1 >> 8
         b[3] = x1 & 0xFF
-        self.command(CASET, b)
+        self.command(_CASET, b)
         b[0] = y0 >> 8
         b[1] = y0 & 0xFF
         b[2] = y1 >> 8
         b[3] = y1 & 0xFF
-        self.command(RASET, b)
-        self.command(RAMWR)
+        self.command(_RASET, b)
+        self.command(_RAMWR)
 
     def _begin_pixels(self):
         if self.cs is not None:
