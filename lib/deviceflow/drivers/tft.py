@@ -67,16 +67,24 @@ class DcsTft:
         cs = self.cs
         if cs is not None:
             cs.value(0)
+        self._send(cmd, data)
+        if cs is not None:
+            cs.value(1)
+
+    def _send(self, cmd, data=None):
+        # D/C low for the command byte, high for its parameters; CS is the caller's.
         self.dc.value(0)
         self._one[0] = cmd
         self.spi.write(self._one)
         if data:
             self.dc.value(1)
             self.spi.write(data)
-        if cs is not None:
-            cs.value(1)
 
-    def _window(self, x0, y0, x1, y1):
+    def _begin_window(self, x0, y0, x1, y1):
+        """Select the chip, set the address window, start RAMWR; pixel bytes follow
+        until _end_pixels(). One CS frame per rectangle keeps pin toggling down."""
+        if self.cs is not None:
+            self.cs.value(0)
         b = self._four
         x0 += self.x_offset
         x1 += self.x_offset
@@ -86,17 +94,13 @@ class DcsTft:
         b[1] = x0 & 0xFF
         b[2] = x1 >> 8
         b[3] = x1 & 0xFF
-        self.command(_CASET, b)
+        self._send(_CASET, b)
         b[0] = y0 >> 8
         b[1] = y0 & 0xFF
         b[2] = y1 >> 8
         b[3] = y1 & 0xFF
-        self.command(_RASET, b)
-        self.command(_RAMWR)
-
-    def _begin_pixels(self):
-        if self.cs is not None:
-            self.cs.value(0)
+        self._send(_RASET, b)
+        self._send(_RAMWR)
         self.dc.value(1)
 
     def _end_pixels(self):
@@ -128,9 +132,8 @@ class DcsTft:
                 mv[n:n + m] = mv[0:m]
                 n += m
             self._fill_colour = c
-        self._window(x, y, x + w - 1, y + h - 1)
+        self._begin_window(x, y, x + w - 1, y + h - 1)
         left = 2 * w * h
-        self._begin_pixels()
         full = len(buf)
         while left >= full:
             self.spi.write(buf)
@@ -196,8 +199,7 @@ class DcsTft:
                     cell[i + 1] = bl
                 bits <<= 1
                 i += 2
-        self._window(x, y, x + 7, y + 7)
-        self._begin_pixels()
+        self._begin_window(x, y, x + 7, y + 7)
         self.spi.write(cell)
         self._end_pixels()
 
