@@ -184,26 +184,29 @@ def _function_patterns(v, n):
 
 
 def _place(cw, res, rows, cols, n):
-    # zigzag codeword placement (ISO/IEC 18004 7.7.3) into rows and columns at once
-    nbits = len(cw) * 8
+    # zigzag codeword placement (ISO/IEC 18004 7.7.3) into rows and columns at once;
+    # cw carries one spare zero byte for the remainder bits
     bi = 0
     x = n - 1
     up = True
     while x > 0:
         if x == 6:
             x = 5
+        x1 = x - 1
+        bx = 1 << x
+        bx1 = 1 << x1
         for t in range(n):
             y = n - 1 - t if up else t
             r = res[y]
-            if not (r >> x) & 1:
-                if bi < nbits and (cw[bi >> 3] << (bi & 7)) & 0x80:
-                    rows[y] |= 1 << x
+            if not r & bx:
+                if (cw[bi >> 3] << (bi & 7)) & 0x80:
+                    rows[y] |= bx
                     cols[x] |= 1 << y
                 bi += 1
-            if not (r >> (x - 1)) & 1:
-                if bi < nbits and (cw[bi >> 3] << (bi & 7)) & 0x80:
-                    rows[y] |= 1 << (x - 1)
-                    cols[x - 1] |= 1 << y
+            if not r & bx1:
+                if (cw[bi >> 3] << (bi & 7)) & 0x80:
+                    rows[y] |= bx1
+                    cols[x1] |= 1 << y
                 bi += 1
         up = not up
         x -= 2
@@ -250,6 +253,8 @@ def _penalty(lines, dm, pats, off, per, n, full):
                     v &= v - 1
                     s += 3
             prev = r
+            dark += pop[r & 255] + pop[(r >> 8) & 255] + pop[(r >> 16) & 255] + pop[(r >> 24) & 255]
+            r >>= 32
             while r:
                 dark += pop[r & 255]
                 r >>= 8

@@ -118,7 +118,8 @@ def _generator(e):
 
 
 def codewords(data, version, ecc):
-    """Data codewords -> the final interleaved codeword sequence with Reed-Solomon blocks."""
+    """Data codewords -> the final interleaved codeword sequence with Reed-Solomon blocks,
+    plus one zero byte at the end (the remainder bits of the matrix)."""
     ei = ECC_NAMES.index(ecc) * 40 + version - 1
     e = EC_PER_BLOCK[ei]
     nb = BLOCKS[ei]
@@ -128,7 +129,7 @@ def codewords(data, version, ecc):
     first_long = nb - total % nb
     gen = _generator(e)
     exp, log = EXP, LOG
-    out = bytearray(total)
+    out = bytearray(total + 1)
     work = bytearray(sdl + 1 + e)
     off = 0
     for blk in range(nb):
