@@ -280,7 +280,7 @@ def encode(data, ecc="M", version=None, mask=None, min_version=1):
         raise ValueError("ecc must be L, M, Q or H")
     if mask is not None and not 0 <= mask <= 7:
         raise ValueError("mask must be 0-7")
-    lo, hi = (version, version) if version else (min_version, 40)
+    lo, hi = (version, version) if version is not None else (min_version, 40)
     if not 1 <= lo <= hi <= 40:
         raise ValueError("version must be 1-40")
     modes = bytearray(len(data))
@@ -313,7 +313,8 @@ def encode(data, ecc="M", version=None, mask=None, min_version=1):
     r6 = ((1 << (6 * ((n + 5) // 6))) - 1) // 63  # 1 every 6 bits: repeats a 6-column pattern
     r12 = ((1 << (12 * ((n + 11) // 12))) - 1) // 4095
     pats = [0] * 18  # one mask's row patterns (12) and column patterns (6)
-    if mask is None:
+    if mask is None:  # ISO/IEC 18004 7.8.3: lowest N1+N2+N3+N4 wins, first on ties; scored
+        # before format and version information are drawn (those modules count as light)
         best = 1 << 30
         total = n * n
         for k in range(8):

@@ -182,4 +182,5 @@ def test_bad_arguments_raise_value_error():
     raises(ValueError, qr.encode, "x", "X")
     raises(ValueError, qr.encode, "x", "M", mask=8)
     raises(ValueError, qr.encode, "x", "M", version=41)
+    raises(ValueError, qr.encode, "x", "M", version=0)
     raises(ValueError, qr.encode, "x", "M", min_version=0)
