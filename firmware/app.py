@@ -128,6 +128,7 @@ class App:
             self.screen.message("success", s.record.get("name"))
             self._goto("idle")
         elif s.refresh_token():
+            self.api_at = now
             self._start_refresh(now)
         else:
             self._goto("device_start")
@@ -280,7 +281,7 @@ class App:
             self._start_refresh(now)
         elif not s.access_valid(now):
             self._start_refresh(now) if s.refresh_token() else self._goto("device_start")
-        elif self.api_at is not None and self.clock.ticks_diff(now, self.api_at) >= 0:
+        elif self.api_at is None or self.clock.ticks_diff(now, self.api_at) >= 0:
             self._goto("api")
         else:
             nxt = self.api_at

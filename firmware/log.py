@@ -29,8 +29,8 @@ class Log:
         self.stream = stream or sys.stdout
         self.lines = 0
 
-    def event(self, name, **fields):
-        parts = ["event=" + name]
+    def event(self, event_name, **fields):
+        parts = ["event=" + event_name]
         for key in sorted(fields):
             if _is_secret_key(key):
                 raise ValueError("refusing to log secret field " + key)

@@ -70,9 +70,11 @@ class Session:
             return now if self.record.get("expires_in") else None
         # A random point in [left - margin - window, left - margin], never in the past, so a
         # fleet that booted together does not refresh together.
+        # Never sooner than half the remaining lifetime: a provider issuing tokens shorter
+        # than the margin must not get a refresh storm.
         window = min(self.window_ms, max(0, left_ms // 5))
         offset = left_ms - self.margin_ms - int(self.rand() * window)
-        return self.clock.ticks_add(now, max(0, offset))
+        return self.clock.ticks_add(now, max(left_ms // 2, offset))
 
     def access_token(self):
         return self.record.get("access_token") if self.record else None

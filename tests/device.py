@@ -10,10 +10,12 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 ENV = dict(os.environ, MICROPYPATH="lib:firmware:boards:.frozen")
 
@@ -116,3 +118,21 @@ class Device:
 
     def log_text(self):
         return "\n".join(self.lines)
+
+
+def screen_frames(text, height=64):
+    """Split the Unix board's terminal output into frames of pixel rows (light=True)."""
+    import simulator
+
+    lines = [l for l in text.split("\n") if l]
+    per = (height + 1) // 2
+    return [simulator.parse_half_blocks("\n".join(lines[i:i + per]))[:height]
+            for i in range(0, len(lines) - per + 1, per)]
+
+
+def decode_qr(rows, factor=4):
+    import simulator
+    import zxingcpp
+
+    img = simulator.to_image(len(rows[0]), len(rows), rows, factor)
+    return [r.text for r in zxingcpp.read_barcodes(img)]

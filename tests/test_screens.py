@@ -98,23 +98,7 @@ def test_user_code_is_drawn_big(display):
     assert code_glyph_px(w, h, rows, "WDJB-MJHT") >= MIN_CODE_PX[display]
 
 
-def parse_half_blocks(out):
-    """Pixels back from TerminalDisplay.show() output: rows of True (light) / False (dark)."""
-    rows = []
-    for line in out.decode("utf-8").split("\n"):
-        if not line:
-            continue
-        assert line.startswith("\x1b[30;107m") and line.endswith("\x1b[0m"), repr(line[:20])
-        body = line[len("\x1b[30;107m"):-len("\x1b[0m")]
-        top, bottom = [], []
-        for ch in body:
-            t, b = {" ": (True, True), "\u2580": (False, True), "\u2584": (True, False),
-                    "\u2588": (False, False)}[ch]
-            top.append(t)
-            bottom.append(b)
-        rows.append(top)
-        rows.append(bottom)
-    return rows
+parse_half_blocks = simulator.parse_half_blocks
 
 
 @pytest.mark.parametrize("display", CLASSES)

@@ -90,6 +90,31 @@ def terminal(display, screen):
     return _run([display, screen, "--terminal"])
 
 
+
+HALF_BLOCKS = {" ": (True, True), "\u2580": (False, True), "\u2584": (True, False), "\u2588": (False, False)}
+FRAME_START, FRAME_END = "\x1b[30;107m", "\x1b[0m"
+
+
+def parse_half_blocks(out):
+    """Pixels back from TerminalDisplay.show() output: rows of True (light) / False (dark)."""
+    if isinstance(out, bytes):
+        out = out.decode("utf-8")
+    rows = []
+    for line in out.split("\n"):
+        if not line:
+            continue
+        line = line.replace("\x1b[H", "").replace("\x1b[2J", "")
+        assert line.startswith(FRAME_START) and line.endswith(FRAME_END), repr(line[:20])
+        top, bottom = [], []
+        for ch in line[len(FRAME_START):-len(FRAME_END)]:
+            t, b = HALF_BLOCKS[ch]
+            top.append(t)
+            bottom.append(b)
+        rows.append(top)
+        rows.append(bottom)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--all", metavar="DIR", help="write DIR/<display>-<screen>.png for every pair")

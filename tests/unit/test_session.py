@@ -82,3 +82,10 @@ def test_no_refresh_token_never_schedules_refresh():
     s = Session(ManualClock(wall=T0), fixed(0.0))
     s.adopt(make_record(tokens(refresh_token=None), T0), True, 0)
     assert s.refresh_at is None
+
+
+def test_tokens_shorter_than_the_margin_do_not_cause_a_refresh_storm():
+    clock = ManualClock(wall=T0)
+    s = Session(clock, fixed(0.0), margin_s=60, window_s=600)
+    s.adopt(make_record(tokens(expires_in=10), T0), True, 0)
+    assert clock.ticks_diff(s.refresh_at, 0) == 5000  # half the lifetime, not "now"
