@@ -46,7 +46,7 @@ from deviceflow.errors import TokenError
 from deviceflow.form import urlencode
 
 mode, issuer, client_id = sys.argv[1], sys.argv[2], sys.argv[3]
-slow_ms = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+slow_ms = int(sys.argv[4])
 clock = SystemClock()
 http = Transport()
 JSON = {"Accept": "application/json"}
@@ -65,6 +65,9 @@ say("profile name=%s needs_discovery=%s" % (profile.name, discovery.needs_discov
 r = http.request("GET", discovery.discovery_url(issuer), JSON, None)
 doc = discovery.parse_discovery(r.body, issuer)
 ep = discovery.merge_endpoints(doc, {})
+cache_path = sys.argv[5] + "/discovery.json"
+discovery.DiscoveryCache.save(cache_path, doc)
+say("discovery_cache same=%s" % (discovery.DiscoveryCache.load(cache_path, issuer) == doc))
 say("discovery status=%d issuer=%s device=%s token=%s jwks=%s userinfo=%s revocation=%s" % (
     r.status, doc["issuer"], ep["device_authorization_endpoint"], ep["token_endpoint"],
     ep.get("jwks_uri"), ep.get("userinfo_endpoint"), ep.get("revocation_endpoint")))
@@ -180,7 +183,7 @@ class DeviceRun:
         script = tmp_path / "oidc_device.py"
         script.write_text(DEVICE_SCRIPT)
         env = dict(os.environ, MICROPYPATH="lib:firmware:boards")
-        args = [MICROPYTHON, str(script), mode, issuer, client_id, str(slow_ms)]
+        args = [MICROPYTHON, str(script), mode, issuer, client_id, str(slow_ms), str(tmp_path)]
         self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.lines = []
@@ -274,6 +277,7 @@ def test_sign_in_id_token_userinfo_refresh_rotation_and_revocation(provider, tmp
         assert disc["device"] == provider.issuer + "/device/auth"
         assert disc["token"] == provider.issuer + "/token"
         assert disc["revocation"] != "None" and disc["userinfo"] != "None"
+        assert dev.expect("discovery_cache")["same"] == "True"  # flash cache round trip on MicroPython
         reply = dev.expect("device_reply")
         assert reply["status"] == "200" and reply["interval"] == "absent"
         shown = dev.expect("show_code")
