@@ -6,7 +6,8 @@
 # replies are never parsed here: the flow engine and refresh grant decide, the
 # app only carries out their actions (send, wait, show, store).
 from deviceflow.errors import DeviceFlowError, TLSError, TokenError, TransportError
-from deviceflow.flow import DeviceFlow
+from deviceflow.flow import DeviceFlow, backoff_ms
+from deviceflow.replies import retry_after_ms
 from deviceflow.refresh import RefreshGrant
 from deviceflow import jwt
 from session import Session, make_record
@@ -41,7 +42,7 @@ class App:
         self.jwks_refetched = False
         self.api_retry_after_refresh = False
         self.api_at = None
-        self.backoff_ms = 0
+        self.failures = 0  # consecutive failed exchanges outside the engines
         self.api_calls = 0
         self.refreshes = 0
         self.code_expires_at = None
@@ -79,17 +80,22 @@ class App:
     def _sleep_until(self, until):
         self.wake_at = until
 
-    def _trouble(self, now, kind, err):
-        """A failed exchange: say so, back off (doubling, capped, jittered), then retry the state."""
+    def _trouble(self, now, kind, err, retry_after=None):
+        """A failed exchange: say so, back off (doubling, capped, full jitter, never sooner than
+        Retry-After), then retry the same state. With --once, give up instead."""
         self.log.error(err.reason, detail=err.detail, state=self.state)
         if not self.screen.code_shown:
             self.screen.message(kind, err.detail or err.reason)
-        self.backoff_ms = min(MAX_BACKOFF_MS, max(2000, self.backoff_ms * 2))
-        self.wake_at = self.clock.ticks_add(now, self.backoff_ms // 2 + int(self.rand() * self.backoff_ms / 2))
+        if self.once:
+            self.exit_code = 4
+            return
+        delay = backoff_ms(2000, self.failures, MAX_BACKOFF_MS, self.rand, retry_after)
+        self.failures += 1
+        self.wake_at = self.clock.ticks_add(now, delay)
 
     def _exchange(self, method, url, headers=None, body=None):
         resp = self.http.request(method, url, headers, body)
-        self.backoff_ms = 0
+        self.failures = 0
         return resp
 
     # ---- boot ----------------------------------------------------------
@@ -203,6 +209,13 @@ class App:
                 claims = jwt.validate_id_token(tokens["id_token"], jwks, self.endpoints.issuer,
                                                self.cfg["client_id"], self.clock.time())
             except TokenError as e:
+                if e.reason == "clock_unset":
+                    # Never accept or reject on a bogus date: say why, try to set the clock, retry.
+                    self.log.error("clock_unset", detail="cannot check the sign-in's expiry without the time")
+                    self.screen.message("error", "Clock not set: cannot check the sign-in yet. Retrying.")
+                    self.platform.set_clock()
+                    self._goto("validate", 10000)
+                    return
                 if e.reason == "unknown_kid" and not self.jwks_refetched:
                     self.jwks_refetched = True
                     self.endpoints.jwks(now, refetch=True)
@@ -250,7 +263,9 @@ class App:
                 self._goto("device_start")
             return
         if resp.status >= 400:
-            raise TransportError("api_status", "API answered HTTP %d" % resp.status)
+            err = TransportError("api_status", "API answered HTTP %d" % resp.status)
+            self._trouble(now, "network" if resp.status >= 429 else "error", err, retry_after_ms(resp.headers))
+            return
         self.api_retry_after_refresh = False
         self.api_calls += 1
         self.log.event("api_ok", status=resp.status, bytes=len(resp.body))

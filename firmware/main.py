@@ -54,10 +54,22 @@ def _platform(cfg, board):
     return Esp32Platform(cfg, board)
 
 
-def _config_failed(log, clock, err):
+def _board_name_anyway(path):
+    """The board named in a config that failed validation, so the error reaches its screen."""
+    try:
+        import json
+
+        with open(path) as f:
+            name = json.load(f).get("board")
+        return name if isinstance(name, str) else "unix"
+    except Exception:
+        return "unix"
+
+
+def _config_failed(log, clock, err, path):
     log.error("config", key=err.reason, detail=err.detail)
     try:
-        board = _board("unix" if ON_HOST else "board")
+        board = _board(_board_name_anyway(path))
         Display(board.display, clock, log).message("config", err.detail)
     except Exception:
         pass
@@ -71,7 +83,7 @@ def run(argv):
     try:
         cfg = config_file.load(opts["config"])
     except ConfigError as e:
-        return _config_failed(log, clock, e)
+        return _config_failed(log, clock, e, opts["config"])
     log.event("boot", **config_file.describe(cfg))
     board = _board(cfg["board"])
     platform = _platform(cfg, board)
