@@ -20,8 +20,14 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# node oidc-provider, the independent provider of the conformance test (pinned by its lock file).
+OIDC_STAMP := tools/oidc_provider/node_modules/.package-lock.json
+$(OIDC_STAMP): tools/oidc_provider/package-lock.json
+	npm ci --prefix tools/oidc_provider --no-audit --no-fund --loglevel=error
+	touch $@
+
 # One unit suite under both runtimes, then the integration and end-to-end tests.
-test: setup
+test: setup $(OIDC_STAMP)
 	$(MP) tests/run_unit.py
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
@@ -30,7 +36,7 @@ test-unit: setup
 	$(MP) tests/run_unit.py
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
-test-e2e: setup
+test-e2e: setup $(OIDC_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
 
 # The firmware on the Unix port against the bundled stub server (or CONFIG=your-tenant.json).
