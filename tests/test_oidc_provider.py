@@ -65,12 +65,12 @@ say("profile name=%s needs_discovery=%s" % (profile.name, discovery.needs_discov
 r = http.request("GET", discovery.discovery_url(issuer), JSON, None)
 doc = discovery.parse_discovery(r.body, issuer)
 ep = discovery.merge_endpoints(doc, {})
-cache_path = sys.argv[5] + "/discovery.json"
-discovery.DiscoveryCache.save(cache_path, doc)
-say("discovery_cache same=%s" % (discovery.DiscoveryCache.load(cache_path, issuer) == doc))
 say("discovery status=%d issuer=%s device=%s token=%s jwks=%s userinfo=%s revocation=%s" % (
     r.status, doc["issuer"], ep["device_authorization_endpoint"], ep["token_endpoint"],
     ep.get("jwks_uri"), ep.get("userinfo_endpoint"), ep.get("revocation_endpoint")))
+cache_path = sys.argv[5] + "/discovery.json"
+discovery.DiscoveryCache.save(cache_path, doc)
+say("discovery_cache same=%s" % (discovery.DiscoveryCache.load(cache_path, issuer) == doc))
 
 flow = DeviceFlow(clock, client_id, ep["device_authorization_endpoint"], ep["token_endpoint"],
                   scope=profile.scope({}), extra_params=profile.device_params({}) or None)
