@@ -2,6 +2,8 @@
 #   micropython firmware/main.py [--config config.json] [--once] [--demo]
 # --once: exit 0 after the first successful API call, non-zero on a failure.
 # --demo: sign in, call the API, refresh, call it again, exit 0 with a summary.
+# Test hooks (Unix port): --ticks-start N makes the tick counter read N at boot and wrap
+# at 2^30 like an ESP32's; --no-wall-clock runs as if NTP never set the clock.
 import sys
 
 import config as config_file
@@ -19,7 +21,7 @@ ON_HOST = sys.platform in ("linux", "darwin", "win32")
 
 
 def _args(argv):
-    opts = {"config": "config.json", "once": False, "demo": False}
+    opts = {"config": "config.json", "once": False, "demo": False, "ticks_start": None, "wall": True}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -28,6 +30,11 @@ def _args(argv):
             i += 1
         elif a in ("--once", "--demo"):
             opts[a[2:]] = True
+        elif a == "--ticks-start" and i + 1 < len(argv):
+            opts["ticks_start"] = int(argv[i + 1])
+            i += 1
+        elif a == "--no-wall-clock":
+            opts["wall"] = False
         i += 1
     return opts
 
@@ -80,6 +87,9 @@ def run(argv):
     opts = _args(argv)
     log = Log()
     clock = SystemClock()
+    if opts["ticks_start"] is not None or not opts["wall"]:
+        start = opts["ticks_start"]
+        clock = SystemClock(offset=None if start is None else start - clock.ticks_ms(), wall=opts["wall"])
     try:
         cfg = config_file.load(opts["config"])
     except ConfigError as e:

@@ -29,16 +29,25 @@ def _epoch_offset():
 
 
 class SystemClock:
-    """The real clock. MicroPython: time.ticks_*; CPython: monotonic, wrapped like an ESP32."""
+    """The real clock. MicroPython: time.ticks_*; CPython: monotonic, wrapped like an ESP32.
 
-    def __init__(self):
-        self._native = hasattr(time, "ticks_ms")
+    offset: ms added to the ticks, which then wrap at 2^30 whatever the port's own period
+    (the 64-bit Unix port wraps at 2^62), so a host run can cross the ESP32 wrap soon.
+    wall=False: time() always returns None, as on a board whose clock was never set.
+    """
+
+    def __init__(self, offset=None, wall=True):
+        self._native = hasattr(time, "ticks_ms") and offset is None
+        self._mp = hasattr(time, "ticks_ms")
+        self._shift = offset or 0
+        self._wall = wall
         self._offset = _epoch_offset()
 
     def ticks_ms(self):
         if self._native:
             return time.ticks_ms()
-        return int(time.monotonic() * 1000) % TICKS_PERIOD
+        raw = time.ticks_ms() if self._mp else int(time.monotonic() * 1000)
+        return (raw + self._shift) % TICKS_PERIOD
 
     def ticks_add(self, t, delta):
         if self._native:
@@ -51,6 +60,8 @@ class SystemClock:
         return wrap_diff(a, b)
 
     def time(self):
+        if not self._wall:
+            return None
         now = int(time.time()) + self._offset
         return now if now >= WALL_CLOCK_SANE_AFTER else None
 
