@@ -54,14 +54,17 @@ class Device:
         with open(self.config_path, "w") as f:
             f.write(raw if raw is not None else json.dumps(self.config))
 
-    def start(self, *args, heapsize=None):
+    def start(self, *args, heapsize=None, mpy_tree=None):
+        """mpy_tree: run the compiled firmware (tools/build_mpy.py --out DIR) instead of the sources."""
         cmd = [MICROPYTHON]
         if heapsize:
             cmd += ["-X", "heapsize=%s" % heapsize]
-        cmd += ["firmware/main.py", "--config", self.config_path] + list(args)
+        main = os.path.join(mpy_tree, "main.py") if mpy_tree else "firmware/main.py"
+        cmd += [main, "--config", self.config_path] + list(args)
+        env = dict(ENV, MICROPYPATH=os.path.join(mpy_tree, "lib") + ":.frozen") if mpy_tree else ENV
         self.lines = []
         self._stderr = open(os.path.join(self.dir, "screen.txt"), "w")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -84,8 +87,8 @@ class Device:
             self.screen_text = f.read()
         return rc
 
-    def run(self, *args, timeout=60, heapsize=None):
-        self.start(*args, heapsize=heapsize)
+    def run(self, *args, timeout=60, heapsize=None, mpy_tree=None):
+        self.start(*args, heapsize=heapsize, mpy_tree=mpy_tree)
         return self.wait(timeout)
 
     def wait_for(self, event, timeout=30, **fields):
