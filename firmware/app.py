@@ -31,7 +31,8 @@ class App:
         self.platform = platform
         self.once = once
         self.demo = demo
-        self.session = Session(clock, rand, cfg["refresh_margin_s"], cfg["refresh_window_s"])
+        self.session = Session(clock, rand, cfg["refresh_margin_s"], cfg["refresh_window_s"],
+                               cfg.get("refresh_spread_s", 0))
         self.endpoints = Endpoints(cfg, transport, log)
         self.state = "start"
         self.wake_at = clock.ticks_ms()
@@ -135,7 +136,12 @@ class App:
             self._goto("idle")
         elif s.refresh_token():
             self.api_at = now
-            self._start_refresh(now)
+            if s.refresh_at is None or s.refresh_due(now):
+                self._start_refresh(now)
+            else:
+                # Expired while the power was off: refresh at the random boot-spread point.
+                self.screen.message("success", s.record.get("name"))
+                self._goto("idle")
         else:
             self._goto("device_start")
 
@@ -143,8 +149,8 @@ class App:
     def _device_start(self, now):
         ep = self.endpoints
         self.flow = DeviceFlow(self.clock, self.cfg["client_id"], ep.get("device_authorization_endpoint"),
-                               ep.get("token_endpoint"), scope=self.cfg["scope"] or None,
-                               audience=self.cfg["audience"], extra_params=ep.device_params(),
+                               ep.get("token_endpoint"), scope=ep.profile.scope(self.cfg) or None,
+                               extra_params=ep.device_params(),
                                poll_params=ep.poll_params(), max_backoff_ms=MAX_BACKOFF_MS, jitter=self.rand)
         self.screen.message("connecting")
         self.state = "device_poll"
@@ -295,7 +301,12 @@ class App:
         if s.refresh_due(now):
             self._start_refresh(now)
         elif not s.access_valid(now):
-            self._start_refresh(now) if s.refresh_token() else self._goto("device_start")
+            if s.refresh_token() and s.refresh_at is not None:
+                self._sleep_until(s.refresh_at)  # the boot spread: no token request before it
+            elif s.refresh_token():
+                self._start_refresh(now)
+            else:
+                self._goto("device_start")
         elif self.api_at is None or self.clock.ticks_diff(now, self.api_at) >= 0:
             self._goto("api")
         else:

@@ -12,7 +12,7 @@ SCHEMA = {
     "issuer": (str, REQUIRED),
     "client_id": (str, REQUIRED),
     "provider": (str, "auto"),
-    "scope": (str, "openid profile email offline_access"),
+    "scope": (str, None),  # None: the provider profile's default
     "audience": (str, None),
     "api_url": (str, REQUIRED),
     "ca_file": (str, None),
@@ -26,6 +26,7 @@ SCHEMA = {
     "api_spread_s": (int, 10),  # first API call after boot lands at a random point in this window
     "refresh_margin_s": (int, 60),  # refresh at least this long before expiry...
     "refresh_window_s": (int, 600),  # ...at a random point in a window this wide before that
+    "refresh_spread_s": (int, 300),  # a refresh already due at boot lands at a random point in this window
     "sleep_s": (int, 300),  # sensor mode: deep sleep between wakes
     "state_dir": (str, "."),  # where tokens, keys and caches live in flash
     "seed": (int, None),  # fixed randomness for tests; None: from the hardware RNG

@@ -33,11 +33,12 @@ def make_record(tokens, now_wall, claims=None, previous=None):
 class Session:
     """Holds the current record plus the RAM-only tick deadline of its access token."""
 
-    def __init__(self, clock, rand, margin_s=60, window_s=600):
+    def __init__(self, clock, rand, margin_s=60, window_s=600, spread_s=0):
         self.clock = clock
         self.rand = rand  # callable -> float in [0, 1)
         self.margin_ms = margin_s * 1000
         self.window_ms = window_s * 1000
+        self.spread_ms = spread_s * 1000  # a refresh due at boot lands at a random point this wide
         self.record = None
         self.deadline = None  # ticks when the access token expires, if known this boot
         self.refresh_at = None  # ticks
@@ -52,7 +53,7 @@ class Session:
         left_ms = self._left_ms(record, fresh)
         if left_ms is not None:
             self.deadline = self.clock.ticks_add(now, left_ms)
-        self.refresh_at = self._schedule_refresh(now, left_ms)
+        self.refresh_at = self._schedule_refresh(now, left_ms, fresh)
 
     def _left_ms(self, record, fresh):
         if fresh and record.get("expires_in"):
@@ -62,19 +63,28 @@ class Session:
             return (record["expires_at"] - wall) * 1000
         return None  # unknown: the wall clock is not set, or the provider sent no expires_in
 
-    def _schedule_refresh(self, now, left_ms):
+    def _schedule_refresh(self, now, left_ms, fresh):
         if not self.record.get("refresh_token"):
             return None
         if left_ms is None:
-            # Expiry unknowable (no clock / no expires_in): refresh now rather than guess.
-            return now if self.record.get("expires_in") else None
-        # A random point in [left - margin - window, left - margin], never in the past, so a
-        # fleet that booted together does not refresh together.
-        # Never sooner than half the remaining lifetime: a provider issuing tokens shorter
-        # than the margin must not get a refresh storm.
-        window = min(self.window_ms, max(0, left_ms // 5))
-        offset = left_ms - self.margin_ms - int(self.rand() * window)
-        return self.clock.ticks_add(now, max(left_ms // 2, offset))
+            # Expiry unknowable (no clock / no expires_in): refresh rather than guess.
+            if not self.record.get("expires_in"):
+                return None
+            delay = 0
+        else:
+            # A random point in [left - margin - window, left - margin], so a fleet that
+            # booted together does not refresh together.
+            # Never sooner than half the remaining lifetime: a provider issuing tokens shorter
+            # than the margin must not get a refresh storm.
+            window = min(self.window_ms, max(0, left_ms // 5))
+            offset = left_ms - self.margin_ms - int(self.rand() * window)
+            delay = max(left_ms // 2, offset)
+        if delay <= 0 and not fresh:
+            # Due at boot (the token expired while the power was off, or its expiry is
+            # unknowable): a random point in the boot spread window, so a fleet that powers up
+            # together after a power cut does not hit the token endpoint in the same second.
+            delay = int(self.rand() * self.spread_ms)
+        return self.clock.ticks_add(now, max(0, delay))
 
     def access_token(self):
         return self.record.get("access_token") if self.record else None

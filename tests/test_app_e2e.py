@@ -103,7 +103,7 @@ def test_reboot_with_stored_tokens_needs_no_new_sign_in(stub, tmp_path):
 
 def test_expired_access_token_is_refreshed_and_rotation_is_stored(stub, tmp_path):
     stub.configure(access_ttl=2, rotation=True)
-    dev = Device(tmp_path, stub, refresh_margin_s=0, refresh_window_s=0)
+    dev = Device(tmp_path, stub, refresh_margin_s=0, refresh_window_s=0, refresh_spread_s=0)
     assert dev.run("--once") == 0
     for _ in range(2):  # twice: the second refresh only works if the rotated token reached flash
         time.sleep(2.5)
@@ -116,7 +116,7 @@ def test_expired_access_token_is_refreshed_and_rotation_is_stored(stub, tmp_path
 
 def test_invalid_grant_on_refresh_leads_to_a_new_device_flow(stub, tmp_path):
     stub.configure(access_ttl=2)
-    dev = Device(tmp_path, stub, refresh_margin_s=0, refresh_window_s=0)
+    dev = Device(tmp_path, stub, refresh_margin_s=0, refresh_window_s=0, refresh_spread_s=0)
     assert dev.run("--once") == 0
     stub.reset_grants()
     time.sleep(2.5)

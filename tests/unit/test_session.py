@@ -89,3 +89,58 @@ def test_tokens_shorter_than_the_margin_do_not_cause_a_refresh_storm():
     s = Session(clock, fixed(0.0), margin_s=60, window_s=600)
     s.adopt(make_record(tokens(expires_in=10), T0), True, 0)
     assert clock.ticks_diff(s.refresh_at, 0) == 5000  # half the lifetime, not "now"
+
+
+def _rec_expired_before_boot():
+    # Issued a day ago with a one-hour lifetime: expired while the power was off.
+    return make_record(tokens(), T0 - 86400)
+
+
+def test_expired_token_at_boot_refreshes_at_a_random_point_in_the_spread_window():
+    clock = ManualClock(start=TICKS_PERIOD - 2000, wall=T0)  # across the tick wrap too
+    now = clock.ticks_ms()
+    points = []
+    for r in (0.0, 0.25, 0.999):
+        s = Session(clock, fixed(r), margin_s=60, window_s=600, spread_s=300)
+        s.adopt(_rec_expired_before_boot(), False, now)
+        assert not s.access_valid(now)
+        delay = clock.ticks_diff(s.refresh_at, now)
+        assert 0 <= delay < 300000, delay
+        points.append(delay)
+    assert points[0] == 0 and points[1] == 75000 and points[2] > 299000
+    s = Session(clock, fixed(0.5), spread_s=300)
+    s.adopt(_rec_expired_before_boot(), False, now)
+    assert not s.refresh_due(now)
+    assert not s.refresh_due(clock.ticks_add(now, 149999))
+    assert s.refresh_due(clock.ticks_add(now, 150000))
+
+
+def test_unknown_expiry_at_boot_is_spread_too():
+    clock = ManualClock(wall=None)
+    s = Session(clock, fixed(0.5), spread_s=100)
+    s.adopt(make_record(tokens(), T0), False, 0)
+    assert not s.access_valid(0)
+    assert clock.ticks_diff(s.refresh_at, 0) == 50000
+
+
+def test_no_spread_window_keeps_the_immediate_refresh():
+    s = Session(ManualClock(wall=T0), fixed(0.7), spread_s=0)
+    s.adopt(_rec_expired_before_boot(), False, 0)
+    assert s.refresh_due(0)
+
+
+def test_fresh_tokens_never_use_the_boot_spread():
+    clock = ManualClock(wall=T0)
+    s = Session(clock, fixed(0.0), margin_s=60, window_s=600, spread_s=300)
+    s.adopt(make_record(tokens(expires_in=3600), T0), True, 0)
+    assert clock.ticks_diff(s.refresh_at, 0) == 3600000 - 60000
+
+
+def test_a_valid_token_at_boot_is_refreshed_before_it_expires_not_spread_past_it():
+    clock = ManualClock(wall=T0)
+    rec = make_record(tokens(expires_in=3600), T0 - 3590)  # 10 s left
+    s = Session(clock, fixed(0.999), margin_s=60, window_s=600, spread_s=300)
+    s.adopt(rec, False, 0)
+    assert s.access_valid(0)
+    lead = clock.ticks_diff(s.deadline, s.refresh_at)
+    assert lead > 0, lead
