@@ -10,8 +10,16 @@ When ready it prints one line to stdout:
 The issuer is url + "/". A person activates a device at <url>/activate. Tests and demos script the
 user and inject faults at runtime: GET/POST /_stub/config, GET /_stub/requests, GET /_stub/stats,
 POST /_stub/reset, POST /_stub/decide, on the main url or on the control url (plain HTTP, not
-counted in the stats, works whatever --leaf is served). Logs go to stderr, one line per request,
-with no secrets.
+counted in the stats, works whatever --leaf is served). Control url only: GET /_stub/secrets
+(every device code and token issued, for leak scans) and POST /_stub/listen {"up": false|true}
+(take the main port down: connections refused, open ones cut; then back on the same port).
+Logs go to stderr, one line per request, with no secrets.
+
+Faults (the `force` setting), each for the next `count` requests whose path starts with one of
+`paths`: {"status", "body", "content_type", "headers"} a canned reply; "delay": S first; "drop":
+close without answering; "body_size": N repeat `body` to N bytes; "cut": N send the head and only
+N body bytes, then close; "reset": then abort with a TCP RST; "drip": S one byte every S seconds;
+"no_length": no Content-Length, the body ends at close.
 """
 import argparse
 import json
@@ -25,7 +33,7 @@ sys.path.insert(0, HERE)
 
 from certs import write_all  # noqa: E402
 from stub.keys import SigningKeys  # noqa: E402
-from stub.server import StubServer, log  # noqa: E402
+from stub.server import Listener, StubServer, log  # noqa: E402
 from stub.state import DEFAULTS, Authority  # noqa: E402
 
 
@@ -77,18 +85,20 @@ def main(argv=None):
     port = server.server_address[1]
     url = "https://localhost:%d" % port if args.tls else "http://127.0.0.1:%d" % port
     server.authority = Authority(keys, url, settings)
+    listener = server.authority.listener = Listener(server)
     control = StubServer(("127.0.0.1", 0), server.authority, control=True)
     threading.Thread(target=control.serve_forever, daemon=True).start()
     control_url = "http://127.0.0.1:%d" % control.server_address[1]
     log("listening on %s (issuer %s/)" % (url, url))
     sys.stdout.write("STUB READY url=%s ca=%s control=%s\n" % (url, ca or "none", control_url))
     sys.stdout.flush()
+    listener.start()
     try:
-        server.serve_forever()
+        threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        listener.down()
 
 
 if __name__ == "__main__":

@@ -4,9 +4,13 @@ Every reply carries Content-Length so clients can reuse the connection. Each acc
 connection gets an id (in the request log and /_stub/stats), so benchmarks can prove keep-alive.
 The stderr log has one line per request and never contains a token or device code.
 """
+import io
 import json
+import socket
 import ssl
+import struct
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -33,6 +37,61 @@ class StubServer(ThreadingHTTPServer):
         self.authority = authority
         self.ssl_context = ssl_context
         self.control = control   # the plain-HTTP control port: /_stub/* only, not counted
+        self.open_sockets = set()   # accepted TCP sockets still in use, for cut_connections()
+        self.sockets_lock = threading.Lock()
+
+    def track(self, sock, open_):
+        with self.sockets_lock:
+            (self.open_sockets.add if open_ else self.open_sockets.discard)(sock)
+
+    def cut_connections(self):
+        """Shut every accepted connection down (peers see EOF or a reset)."""
+        with self.sockets_lock:
+            socks = list(self.open_sockets)
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Listener:
+    """The main port, which tests can take down and bring back on the same port number.
+
+    down(): the listening socket is closed (new connections are refused) and every open
+    connection is cut, as when a server or its network goes away. up(): listen again on the
+    very same port, with the same authority (codes and grants survive) and TLS leaf."""
+
+    def __init__(self, server):
+        self.server = server
+        self.address = server.server_address
+        self.authority = server.authority
+        self.ssl_context = server.ssl_context
+        self.lock = threading.Lock()
+
+    def start(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def is_up(self):
+        return self.server is not None
+
+    def down(self):
+        with self.lock:
+            srv, self.server = self.server, None
+            if srv is None:
+                return
+            srv.shutdown()
+            srv.server_close()
+            srv.cut_connections()
+        log("listener down: port %d refuses connections" % self.address[1])
+
+    def up(self):
+        with self.lock:
+            if self.server is not None:
+                return
+            self.server = StubServer(self.address, self.authority, self.ssl_context)
+            self.start()
+        log("listener up again on port %d" % self.address[1])
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -46,6 +105,8 @@ class Handler(BaseHTTPRequestHandler):
         a = self.server.authority
         self.conn_id = 0 if self.server.control else a.new_connection()
         self.tls_failed = False
+        self.raw_socket = self.request
+        self.server.track(self.raw_socket, True)
         ctx = self.server.ssl_context
         if ctx is not None:
             self.request.settimeout(15)
@@ -64,10 +125,13 @@ class Handler(BaseHTTPRequestHandler):
             super().handle()
 
     def finish(self):
+        self.server.track(self.raw_socket, False)
         if self.tls_failed:
             return
         try:
             super().finish()
+        except OSError:
+            pass   # the peer went away (or a forced reset closed the socket)
         finally:
             if self.server.ssl_context is not None:
                 self.request.close()
@@ -113,10 +177,18 @@ class Handler(BaseHTTPRequestHandler):
             status, error = None, "dropped"
         else:
             status, headers, body = reply
-            self._send(status, headers, body)
+            try:
+                if fault and any(_on(fault, k) for k in RAW_FAULTS):
+                    self._send_broken(status, headers, body, fault)
+                else:
+                    self._send(status, headers, body)
+            except OSError:   # the client gave up (timeout, body too large): not our problem
+                self.close_connection = True
+                log("conn=%s %s %s: client went away while we answered" % (self.conn_id, method, path))
             error = _error_of(headers, body) if status >= 400 else None
         if not control:
-            entry.update(status=status, error=error, forced=bool(fault))
+            entry.update(status=status, error=error, forced=bool(fault),
+                         fault=_fault_kind(fault) if fault else None)
             a.record(entry)
         grant = entry["grant_type"]
         log("conn=%s %s %s%s -> %s%s%s" % (
@@ -155,9 +227,45 @@ class Handler(BaseHTTPRequestHandler):
             return None
         body = f.get("body", "")
         body = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode()
+        if f.get("body_size"):   # a body this many bytes long: `body` repeated, else spaces
+            n = int(f["body_size"])
+            unit = body or b" "
+            body = (unit * (n // len(unit) + 1))[:n]
         headers = {"Content-Type": f.get("content_type", "text/html; charset=utf-8")}
         headers.update(f.get("headers") or {})
         return int(f.get("status", 503)), headers, body
+
+    def _send_broken(self, status, headers, body, f):
+        """A reply that goes wrong on the wire (see RAW_FAULTS); the connection is not reused.
+
+        The head announces the whole body (unless no_length), then: `cut` N sends only the first
+        N body bytes and closes; `reset` then aborts the connection with a TCP RST; `drip` S
+        sends the reply one byte every S seconds; `no_length` sends no Content-Length and ends
+        the body by closing."""
+        self.close_connection = True
+        reason = self.responses.get(status, ("Error",))[0]
+        lines = ["HTTP/1.1 %d %s" % (status, reason)]
+        lines += ["%s: %s" % kv for kv in headers.items()]
+        if not f.get("no_length"):
+            lines.append("Content-Length: %d" % len(body))
+        lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        data = head + (body if f.get("cut") is None else body[:int(f["cut"])])
+        drip = float(f.get("drip") or 0)
+        if drip:
+            for i in range(len(data)):
+                self.wfile.write(data[i:i + 1])
+                time.sleep(drip)
+        else:
+            self.wfile.write(data)
+        self.wfile.flush()
+        if f.get("reset"):
+            time.sleep(0.2)   # let the partial answer reach the client before the RST
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.wfile.close()   # the file objects hold the socket open: let go of them first,
+            self.rfile.close()   # so close() really closes now (RST), before any FIN is sent
+            self.request.close()
+            self.wfile, self.rfile = io.BytesIO(), io.BytesIO()   # for the handler's last flush
 
     def _send(self, status, headers, body):
         self.send_response(status)
@@ -248,6 +356,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def _control(self, method, path, form):
         a = self.server.authority
+        if (method, path) == ("GET", "/_stub/secrets"):
+            if not self.server.control:   # never served where the device (or anyone) talks
+                return json_reply(404, {"error": "not_found", "error_description": "Control port only."})
+            return json_reply(200, a.secrets())
+        if (method, path) == ("POST", "/_stub/listen"):   # {"up": false} refuse, {"up": true} back
+            listener = getattr(a, "listener", None)
+            if listener is None:
+                return json_reply(404, {"error": "not_found", "error_description": "No listener."})
+            listener.up() if form.get("up") else listener.down()
+            return json_reply(200, {"up": listener.is_up()})
+        if (method, path) == ("GET", "/_stub/listen"):
+            listener = getattr(a, "listener", None)
+            return json_reply(200, {"up": bool(listener and listener.is_up())})
         if (method, path) == ("GET", "/_stub/config"):
             return json_reply(200, a.config())
         if (method, path) == ("POST", "/_stub/config"):
@@ -268,6 +389,20 @@ class Handler(BaseHTTPRequestHandler):
             ok = a.decide(form.get("user_code", ""), bool(form.get("approve")))
             return json_reply(200 if ok else 404, {"ok": ok})
         return json_reply(404, {"error": "not_found", "error_description": "No route."})
+
+
+RAW_FAULTS = ("cut", "reset", "drip", "no_length")
+
+
+def _on(f, key):
+    return f.get(key) is not None and f.get(key) is not False
+
+
+def _fault_kind(f):
+    for k in ("drop", "reset", "cut", "drip", "no_length", "body_size", "delay"):
+        if _on(f, k):
+            return k
+    return "status"
 
 
 def json_reply(status, obj, headers=None):

@@ -27,7 +27,9 @@ DEFAULTS = {
     "user": {"sub": "auth0|65f0c0ffee0000000000d1ce", "name": "Ada Lovelace",
              "email": "ada@example.com"},
     # {"status": 503, "body": "...", "content_type": "text/html", "count": 1,
-    #  "paths": ["/oauth/token"], "headers": {...}, "delay": 0, "drop": false}
+    #  "paths": ["/oauth/token"], "headers": {...}, "delay": 0, "drop": false,
+    #  "body_size": N, "cut": N, "reset": false, "drip": S, "no_length": false}
+    #  (see tools/stub_server.py)
     "force": None,
 }
 
@@ -58,6 +60,7 @@ class Authority:
         self.startup = copy.deepcopy(DEFAULTS)
         self.startup.update(settings or {})
         self.next_conn = 0
+        self.issued = []   # every secret ever handed out, (kind, value); reset() keeps it
         self.reset()
 
     # ---- settings, log, stats -------------------------------------------------------------
@@ -108,6 +111,15 @@ class Authority:
         with self.lock:
             return copy.deepcopy(self.log)
 
+    def secrets(self):
+        """Every device code and token issued since start (reset() does not forget them), so
+        tests can prove none of them ever shows up in a log, a screen or a URL."""
+        with self.lock:
+            out = {"device_code": [], "access_token": [], "refresh_token": [], "id_token": []}
+            for kind, value in self.issued:
+                out[kind].append(value)
+            return out
+
     def take_fault(self, path):
         """The forced reply for this request, if one is armed for `path` (its count goes down)."""
         with self.lock:
@@ -141,6 +153,7 @@ class Authority:
                    "last_poll": None, "slow_downs": 0, "state": "pending", "expired_told": False,
                    "user": None}
             self.codes[rec["device_code"]] = rec
+            self.issued.append(("device_code", rec["device_code"]))
             self.by_user[user_code] = rec
             uri = self.base_url + "/activate"
             return 200, {"device_code": rec["device_code"], "user_code": user_code,
@@ -261,6 +274,9 @@ class Authority:
             token = secrets.token_urlsafe(36)
             self.refresh[token] = {"grant": gid, "rotated": False}
             out["refresh_token"] = token
+        for kind in ("access_token", "refresh_token", "id_token"):
+            if kind in out:
+                self.issued.append((kind, out[kind]))
         return out
 
     def revoke(self, form):
