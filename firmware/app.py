@@ -5,6 +5,8 @@
 # steps the main loop keeps the countdown, buttons and watchdog going. OAuth
 # replies are never parsed here: the flow engine and refresh grant decide, the
 # app only carries out their actions (send, wait, show, store).
+import gc
+
 from deviceflow.errors import DeviceFlowError, TLSError, TokenError, TransportError
 from deviceflow.flow import DeviceFlow, backoff_ms
 from deviceflow.replies import retry_after_ms
@@ -47,6 +49,7 @@ class App:
         self.api_calls = 0
         self.refreshes = 0
         self.code_expires_at = None
+        self._ran = None  # the state whose step ran last
 
     # ---- driving -------------------------------------------------------
     def step(self):
@@ -57,6 +60,11 @@ class App:
         wait = self.clock.ticks_diff(self.wake_at, now)
         if wait > 0:
             return min(wait, 1000)
+        if self.state != self._ran:
+            # A phase boundary: free the last phase's garbage before the next one allocates,
+            # so its long-lived objects land low in the heap instead of among the holes.
+            self._ran = self.state
+            gc.collect()
         try:
             getattr(self, "_" + self.state)(now)
         except TLSError as e:
@@ -180,6 +188,7 @@ class App:
                            verification_uri_complete=action.verification_uri_complete,
                            expires_in=action.expires_in)
             self.screen.code(action, now)
+            self._prefetch_jwks(now)
             self._carry_out(now, self.flow.next_action(now))
         elif kind == "tokens":
             self.log.event("approved")
@@ -189,6 +198,16 @@ class App:
             self._goto("validate")
         elif kind == "failed":
             self._flow_failed(action)
+
+    def _prefetch_jwks(self, now):
+        """Load the signing keys while the user is still on the way (the first poll waits one
+        interval anyway), so approval -> tokens stored costs one round trip, not two."""
+        if "openid" not in (self.endpoints.profile.scope(self.cfg) or "").split() or not self.endpoints.get("jwks_uri"):
+            return
+        try:
+            self.endpoints.jwks(now, refetch=False)
+        except (TransportError, DeviceFlowError) as e:
+            self.log.error(e.reason, detail=e.detail, state="jwks_prefetch")  # _validate retries
 
     def _flow_failed(self, action):
         self.screen.code_shown = False
