@@ -4,7 +4,8 @@
 # never echoed: `describe()` masks them.
 import json
 
-from deviceflow.errors import ConfigError
+from deviceflow.errors import ConfigError, TransportError
+from deviceflow.url import is_loopback, parse_url
 
 # key: (type, default or REQUIRED)
 REQUIRED = object()
@@ -30,6 +31,7 @@ SCHEMA = {
     "sleep_s": (int, 300),  # sensor mode: deep sleep between wakes
     "state_dir": (str, "."),  # where tokens, keys and caches live in flash
     "seed": (int, None),  # fixed randomness for tests; None: from the hardware RNG
+    "http_timeout_s": (int, 10),  # one connect/read may wait this long before it counts as failed
     "device_authorization_endpoint": (str, None),
     "token_endpoint": (str, None),
     "userinfo_endpoint": (str, None),
@@ -42,12 +44,12 @@ _URL_KEYS = ("issuer", "api_url", "device_authorization_endpoint", "token_endpoi
 
 
 def _is_loopback_url(url):
-    host = url.split("://", 1)[-1].split("/", 1)[0]
-    if host.startswith("["):
-        host = host[1:].split("]", 1)[0]
-    else:
-        host = host.split(":", 1)[0]
-    return host == "localhost" or host.startswith("127.") or host == "::1"
+    # The transport's own parser and rule, so a name like 127.0.0.1.example.com (which DNS
+    # sends anywhere) is not taken for this machine.
+    try:
+        return is_loopback(parse_url(url)[1])
+    except TransportError:
+        return False
 
 
 def validate(raw):
@@ -87,7 +89,7 @@ def validate(raw):
                 raise ConfigError("wifi." + k, "'wifi' needs a string '%s'" % k)
     if cfg["send_client_secret"] and not cfg["client_secret"]:
         raise ConfigError("client_secret", "send_client_secret is on but 'client_secret' is missing")
-    for key in ("api_interval_s", "sleep_s"):
+    for key in ("api_interval_s", "sleep_s", "http_timeout_s"):
         if cfg[key] < 1:
             raise ConfigError(key, "'%s' must be at least 1" % key)
     return cfg

@@ -105,7 +105,8 @@ def run(argv):
         log.error("store", detail=e.detail)
         display.message("error", "Cannot use flash storage: " + e.detail)
         return 5
-    transport = Transport(ca_file=cfg["ca_file"], allow_insecure_http=cfg["allow_insecure_http"])
+    transport = Transport(ca_file=cfg["ca_file"], allow_insecure_http=cfg["allow_insecure_http"],
+                          timeout_ms=cfg["http_timeout_s"] * 1000)
     seed = cfg["seed"] if cfg["seed"] is not None else platform.random_seed()
     app = App(cfg, clock, transport, store, display, log, Rng(seed), platform,
               once=opts["once"], demo=opts["demo"])
