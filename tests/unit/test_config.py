@@ -14,7 +14,7 @@ def good(**changes):
 def test_defaults_fill_optional_keys():
     cfg = config.validate(good())
     assert cfg["provider"] == "auto"
-    assert "offline_access" in cfg["scope"]
+    assert cfg["scope"] is None  # the provider profile's default scope applies
     assert cfg["allow_insecure_http"] is False
 
 
