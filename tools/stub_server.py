@@ -12,7 +12,8 @@ user and inject faults at runtime: GET/POST /_stub/config, GET /_stub/requests, 
 POST /_stub/reset, POST /_stub/decide, on the main url or on the control url (plain HTTP, not
 counted in the stats, works whatever --leaf is served). Control url only: GET /_stub/secrets
 (every device code and token issued, for leak scans) and POST /_stub/listen {"up": false|true}
-(take the main port down: connections refused, open ones cut; then back on the same port).
+(take the main port down: connections refused, open ones cut; then back on the same port, with
+"leaf": NAME to serve another certificate there, as an impostor would).
 Logs go to stderr, one line per request, with no secrets.
 
 Faults (the `force` setting), each for the next `count` requests whose path starts with one of
@@ -69,12 +70,16 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     state_dir = os.path.abspath(args.state_dir)
     os.makedirs(state_dir, exist_ok=True)
-    ctx = ca = None
+    ctx = ca = context_for = None
     if args.tls:
         certs = write_all(os.path.join(state_dir, "certs"))
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(os.path.join(certs, args.leaf + ".pem"),
-                            os.path.join(certs, args.leaf + ".key"))
+
+        def context_for(leaf):
+            c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            c.load_cert_chain(os.path.join(certs, leaf + ".pem"), os.path.join(certs, leaf + ".key"))
+            return c
+
+        ctx = context_for(args.leaf)
         ca = os.path.join(certs, "ca.pem")
     settings = settings_from(args)
     unknown = sorted(k for k in settings if k not in DEFAULTS)
@@ -85,7 +90,7 @@ def main(argv=None):
     port = server.server_address[1]
     url = "https://localhost:%d" % port if args.tls else "http://127.0.0.1:%d" % port
     server.authority = Authority(keys, url, settings)
-    listener = server.authority.listener = Listener(server)
+    listener = server.authority.listener = Listener(server, context_for)
     control = StubServer(("127.0.0.1", 0), server.authority, control=True)
     threading.Thread(target=control.serve_forever, daemon=True).start()
     control_url = "http://127.0.0.1:%d" % control.server_address[1]

@@ -60,13 +60,15 @@ class Listener:
 
     down(): the listening socket is closed (new connections are refused) and every open
     connection is cut, as when a server or its network goes away. up(): listen again on the
-    very same port, with the same authority (codes and grants survive) and TLS leaf."""
+    very same port, with the same authority (codes and grants survive) and TLS leaf, or with
+    another leaf (an impostor on the real server's address)."""
 
-    def __init__(self, server):
+    def __init__(self, server, context_for=None):
         self.server = server
         self.address = server.server_address
         self.authority = server.authority
         self.ssl_context = server.ssl_context
+        self.context_for = context_for   # leaf name -> server SSLContext (TLS only)
         self.lock = threading.Lock()
 
     def start(self):
@@ -85,13 +87,16 @@ class Listener:
             srv.cut_connections()
         log("listener down: port %d refuses connections" % self.address[1])
 
-    def up(self):
+    def up(self, leaf=None):
         with self.lock:
             if self.server is not None:
                 return
-            self.server = StubServer(self.address, self.authority, self.ssl_context)
+            ctx = self.ssl_context
+            if leaf and ctx is not None and self.context_for is not None:
+                ctx = self.context_for(leaf)
+            self.server = StubServer(self.address, self.authority, ctx)
             self.start()
-        log("listener up again on port %d" % self.address[1])
+        log("listener up again on port %d%s" % (self.address[1], " with leaf " + leaf if leaf else ""))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -361,10 +366,10 @@ class Handler(BaseHTTPRequestHandler):
                 return json_reply(404, {"error": "not_found", "error_description": "Control port only."})
             return json_reply(200, a.secrets())
         if (method, path) == ("POST", "/_stub/listen"):   # {"up": false} refuse, {"up": true} back
-            listener = getattr(a, "listener", None)
+            listener = getattr(a, "listener", None)   # {"up": true, "leaf": "untrusted"}: impostor
             if listener is None:
                 return json_reply(404, {"error": "not_found", "error_description": "No listener."})
-            listener.up() if form.get("up") else listener.down()
+            listener.up(form.get("leaf")) if form.get("up") else listener.down()
             return json_reply(200, {"up": listener.is_up()})
         if (method, path) == ("GET", "/_stub/listen"):
             listener = getattr(a, "listener", None)
