@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from . import pages
+from . import pages, providers
 
 MAX_BODY = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -190,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:   # the client gave up (timeout, body too large): not our problem
                 self.close_connection = True
                 log("conn=%s %s %s: client went away while we answered" % (self.conn_id, method, path))
-            error = _error_of(headers, body) if status >= 400 else None
+            error = _error_of(headers, body)   # GitHub mode says errors with a 200
         if not control:
             entry.update(status=status, error=error, forced=bool(fault),
                          fault=_fault_kind(fault) if fault else None)
@@ -296,10 +296,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._api(path)
         key = (method, path)
         if key == ("POST", "/oauth/device/code"):
-            return json_reply(*a.device_code(form))
+            return self._oauth(a.device_code, providers.kind_of(path, form), form)
         if key == ("POST", "/oauth/token"):
-            status, body = a.token(form)
-            return json_reply(status, body, NO_STORE)
+            return self._oauth(a.token, providers.kind_of(path, form), form, NO_STORE)
         if key == ("POST", "/oauth/revoke"):
             a.revoke(form)
             return 200, {"Content-Type": "application/json"}, b""
@@ -319,6 +318,16 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/_stub/"):
             return self._control(method, path, form)
         return json_reply(404, {"error": "not_found", "error_description": "No route."})
+
+    def _oauth(self, handler, kind, form, headers=None):
+        """An OAuth endpoint's reply in the provider mode's shape (tools/stub/providers.py)."""
+        a = self.server.authority
+        settings = a.config()
+        early = providers.refuse(settings, kind, form)
+        if early and kind == "device" and settings.get("quota_exceeded"):
+            a.configure({"quota_exceeded": settings["quota_exceeded"] - 1})
+        status, body = early or handler(form)
+        return providers.reply(settings, kind, status, body, self.headers, headers)
 
     def _check_bearer(self, audience):
         """(claims, None) for a valid access token, else (None, a 401 reply)."""
@@ -421,11 +430,14 @@ def html_reply(status, body):
 
 
 def _error_of(headers, body):
-    if headers.get("Content-Type", "").startswith("application/json") and body:
-        try:
+    ctype = headers.get("Content-Type", "")
+    try:
+        if ctype.startswith("application/json") and body:
             return json.loads(body).get("error")
-        except (ValueError, AttributeError):
-            return None
+        if ctype.startswith("application/x-www-form-urlencoded") and body:
+            return parse_qs(body.decode("utf-8")).get("error", [None])[0]
+    except (ValueError, AttributeError):
+        return None
     return None
 
 

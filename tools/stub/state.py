@@ -9,6 +9,8 @@ import secrets
 import threading
 import time
 
+from . import providers
+
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 BASE20 = "BCDFGHJKLMNPQRSTVWXZ"
 SLOW_DOWN_TOLERANCE = 0.9   # a poll sooner than 90% of the interval is "too fast"
@@ -31,6 +33,11 @@ DEFAULTS = {
     #  "body_size": N, "cut": N, "reset": false, "drip": S, "no_length": false}
     #  (see tools/stub_server.py)
     "force": None,
+    # provider modes (tools/stub/providers.py): the reply shapes of another provider
+    "provider": "auth0",
+    "form_replies": False,     # github mode: form-encoded replies even to Accept: application/json
+    "client_secret": None,     # google mode: token requests must carry this client_secret
+    "quota_exceeded": 0,       # refuse this many device requests with the mode's quota error
 }
 
 
@@ -79,6 +86,10 @@ class Authority:
         unknown = [k for k in changes if k not in DEFAULTS]
         if unknown:
             raise KeyError(", ".join(sorted(unknown)))
+        try:
+            providers.check_settings(changes)
+        except ValueError as e:
+            raise KeyError(str(e))
         with self.lock:
             self.settings.update(copy.deepcopy(changes))
             return copy.deepcopy(self.settings)
@@ -229,8 +240,10 @@ class Authority:
         last, rec["last_poll"] = rec["last_poll"], now
         if last is not None and now - last < interval * SLOW_DOWN_TOLERANCE:
             rec["slow_downs"] += 1
-            return _err(429, "slow_down", "You are polling faster than the specified interval "
-                                          "of %d seconds." % interval)
+            status, body = _err(429, "slow_down", "You are polling faster than the specified "
+                                                  "interval of %d seconds." % interval)
+            body["_interval"] = interval + 5   # the new interval (GitHub mode says it)
+            return status, body
         self._scripted_user(rec, now)
         if rec["state"] == "denied":
             return _err(403, "access_denied", "User cancelled the confirmation prompt or "
@@ -265,12 +278,13 @@ class Authority:
                   "exp": now + int(s["access_ttl"]), "scope": g["scope"], "azp": g["client_id"]}
         out = {"access_token": self.keys.sign(access), "token_type": "Bearer",
                "expires_in": int(s["access_ttl"]), "scope": g["scope"]}
-        if "openid" in scopes:
+        want_id, want_refresh = providers.issues(s, scopes)
+        if want_id:
             out["id_token"] = self.keys.sign({
                 "iss": self.issuer, "sub": user["sub"], "aud": g["client_id"], "iat": now,
                 "exp": now + int(s["id_ttl"]), "name": user.get("name"),
                 "email": user.get("email")})
-        if new_refresh and "offline_access" in scopes:
+        if new_refresh and want_refresh:
             token = secrets.token_urlsafe(36)
             self.refresh[token] = {"grant": gid, "rotated": False}
             out["refresh_token"] = token
