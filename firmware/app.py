@@ -33,8 +33,10 @@ class App:
         self.platform = platform
         self.once = once
         self.demo = demo
-        self.session = Session(clock, rand, cfg["refresh_margin_s"], cfg["refresh_window_s"],
-                               cfg.get("refresh_spread_s", 0))
+        # A sensor's wakes are already spread by its sleeps, and waiting awake for a spread
+        # refresh point costs battery: it refreshes at once when the token is due.
+        spread = 0 if cfg.get("mode") == "sensor" else cfg.get("refresh_spread_s", 0)
+        self.session = Session(clock, rand, cfg["refresh_margin_s"], cfg["refresh_window_s"], spread)
         self.endpoints = Endpoints(cfg, transport, log)
         self.state = "start"
         self.wake_at = clock.ticks_ms()
