@@ -17,6 +17,9 @@ from endpoints import Endpoints
 
 # Failed reasons from the engine -> screen kinds
 _SCREEN_FOR_REASON = {"access_denied": "denied", "expired_token": "expired"}
+# Refusals of the device request that mean "not now": Google's quota error (`error_code`), which
+# its guide says to retry with backoff. The app starts the flow again later instead of halting.
+_RETRY_LATER = ("rate_limit_exceeded",)
 MAX_BACKOFF_MS = 300000
 
 
@@ -51,6 +54,7 @@ class App:
         self.api_calls = 0
         self.refreshes = 0
         self.code_expires_at = None
+        self.busy_refusals = 0  # consecutive _RETRY_LATER refusals of the device request
         self._ran = None  # the state whose step ran last
 
     # ---- driving -------------------------------------------------------
@@ -185,6 +189,7 @@ class App:
             self._sleep_until(action.until)
             self.screen.poll_phase()
         elif kind == "show_code":
+            self.busy_refusals = 0
             self.log.event("show_code", user_code=action.user_code,
                            verification_uri=action.verification_uri,
                            verification_uri_complete=action.verification_uri_complete,
@@ -212,6 +217,13 @@ class App:
             self.log.error(e.reason, detail=e.detail, state="jwks_prefetch")  # _validate retries
 
     def _flow_failed(self, action):
+        if action.reason in _RETRY_LATER:
+            self.log.error(action.reason, detail=action.description, state="device_start")
+            self.screen.message("provider", "Provider busy; trying again later.")
+            delay = backoff_ms(5000, self.busy_refusals, MAX_BACKOFF_MS, self.rand)
+            self.busy_refusals += 1
+            self._goto("device_start", delay)
+            return
         self.screen.code_shown = False
         self.log.error(action.reason, detail=action.description)
         kind = _SCREEN_FOR_REASON.get(action.reason, "provider")

@@ -120,10 +120,10 @@ def reply(settings, kind, status, body, request_headers, extra_headers=None):
     new_interval = body.pop("_interval", None)   # the authority's hint on slow_down
     error = body.get("error")
     if error:
+        status = _STATUS.get(mode, {}).get(error, status)
         renamed = _RENAME.get(mode, {}).get((kind, error))
         if renamed:
             body["error"] = error = renamed
-        status = _STATUS.get(mode, {}).get(error, status)
         if mode == "entra" and error == "authorization_pending":
             body["error_description"] = _ENTRA_PENDING
         if mode == "github":
