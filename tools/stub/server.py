@@ -49,8 +49,8 @@ class StubServer(ThreadingHTTPServer):
         with self.sockets_lock:
             socks = list(self.open_sockets)
         for sock in socks:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
+            try:   # the plain socket call, under TLS too: a TCP shutdown, no TLS close_notify
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
             except OSError:
                 pass
 
@@ -117,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
             self.request.settimeout(15)
             try:
                 self.request = ctx.wrap_socket(self.request, server_side=True)
+                self.server.track(self.raw_socket, False)   # wrap_socket took over its fd
+                self.raw_socket = self.request
+                self.server.track(self.raw_socket, True)
                 a.count("tls_handshakes")
             except (ssl.SSLError, OSError) as e:
                 a.count("tls_failures")
