@@ -11,36 +11,22 @@
 # buffer; bodies are capped at max_body and headers at max_header, and nothing past a
 # cap is buffered. Exception details name the host at most, never a path, header
 # value or body, so no token can leak through an error.
-import sys
+#
+# deviceflow.tlsconf loads the CAs, makes the verifying context and maps failures to errors;
+# split_certs, tls_error and network_error stay importable from here.
 import socket
 import errno
-import binascii
 
 try:
     import select
 except ImportError:  # MicroPython ports without select: blocking reads only
     select = None
 
-from deviceflow.errors import TransportError, TLSError
+from deviceflow.errors import TransportError
 from deviceflow.url import parse_url, is_loopback, host_header
-
-MICROPYTHON = sys.implementation.name == "micropython"
-if MICROPYTHON:
-    import tls as _tls
-else:
-    import ssl as _ssl
+from deviceflow.tlsconf import MICROPYTHON, client_context, network_error, split_certs, tls_error  # noqa: F401
 
 BUFFER_SIZE = 1024  # the read buffer; also the longest status line accepted
-
-
-def _codes(*names):
-    return set(getattr(errno, n) for n in names if hasattr(errno, n))
-
-
-_TIMEOUT = _codes("ETIMEDOUT", "EAGAIN", "EWOULDBLOCK")
-_REFUSED = _codes("ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH")
-_PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
-_PEM_END = b"-----END CERTIFICATE-----"
 _OWN_HEADERS = ("host", "content-length", "transfer-encoding", "connection")
 
 
@@ -52,93 +38,6 @@ class Response:
 
     def __repr__(self):  # never shows the body: it may hold tokens
         return "<Response %d, %d bytes>" % (self.status, len(self.body))
-
-
-def split_certs(data):
-    """The DER certificates in `data`: PEM text with one or more certificates, or one or
-    more concatenated DER certificates. Raises ValueError when there are none."""
-    if isinstance(data, str):
-        data = data.encode()
-    out = []
-    if _PEM_BEGIN in data:
-        i = 0
-        while True:
-            b = data.find(_PEM_BEGIN, i)
-            if b < 0:
-                break
-            e = data.find(_PEM_END, b)
-            if e < 0:
-                raise ValueError("unterminated PEM certificate")
-            out.append(binascii.a2b_base64(data[b + len(_PEM_BEGIN):e]))
-            i = e + len(_PEM_END)
-    else:
-        i = 0
-        while i < len(data):
-            if data[i] != 0x30 or i + 2 > len(data):
-                raise ValueError("not a DER certificate")
-            n = data[i + 1]
-            head = 2
-            if n & 0x80:
-                k = n & 0x7F
-                if k < 1 or k > 3 or i + 2 + k > len(data):
-                    raise ValueError("bad DER length")
-                n = 0
-                for j in range(k):
-                    n = (n << 8) | data[i + 2 + j]
-                head += k
-            if i + head + n > len(data):
-                raise ValueError("truncated DER certificate")
-            out.append(bytes(data[i:i + head + n]))
-            i += head + n
-    if not out:
-        raise ValueError("no certificate found")
-    return out
-
-
-def network_error(e, what):
-    """Map an OSError from socket work to TransportError('timeout'|'refused'|'reset')."""
-    code = getattr(e, "errno", None)
-    if code is None and e.args and isinstance(e.args[0], int):
-        code = e.args[0]
-    if code in _TIMEOUT or (not MICROPYTHON and isinstance(e, socket.timeout)):
-        return TransportError("timeout", what + " timed out")
-    if code in _REFUSED:
-        return TransportError("refused", what + ": connection refused or unreachable")
-    return TransportError("reset", "%s: connection failed (errno %s)" % (what, code))
-
-
-def tls_error(e, host):
-    """Map a handshake failure to TLSError with a reason a user can act on."""
-    if MICROPYTHON:
-        if isinstance(e, ValueError):  # mbedTLS verification flags, as text
-            msg = str(e)
-            if "trusted CA" in msg or "not trusted" in msg:
-                return TLSError("tls_untrusted", "certificate of %s is not from a trusted CA" % host)
-            if "validity has expired" in msg:
-                return TLSError("tls_expired", "certificate of %s has expired" % host)
-            if "in the future" in msg:
-                return TLSError("tls_expired", "certificate of %s is not valid yet (is the clock set?)" % host)
-            if "CN" in msg:
-                return TLSError("tls_hostname", "certificate is not valid for %s" % host)
-            return TLSError("tls", "certificate of %s refused: %s" % (host, msg.strip()))
-        code = e.args[0] if e.args else None
-        if isinstance(code, int) and code < 0:
-            return TLSError("tls", "TLS handshake with %s failed (mbedTLS -0x%04x)" % (host, -code))
-    else:
-        if isinstance(e, _ssl.SSLCertVerificationError):
-            code = e.verify_code
-            if code in (9, 10):
-                return TLSError("tls_expired", "certificate of %s is expired or not valid yet" % host)
-            if code in (62, 64):
-                return TLSError("tls_hostname", "certificate is not valid for %s" % host)
-            if code in (2, 18, 19, 20, 21, 27):
-                return TLSError("tls_untrusted", "certificate of %s is not from a trusted CA" % host)
-            return TLSError("tls", "certificate of %s refused: %s" % (host, e.verify_message))
-        if isinstance(e, _ssl.SSLError):
-            return TLSError("tls", "TLS handshake with %s failed: %s" % (host, e.reason))
-    if isinstance(e, OSError):
-        return network_error(e, "TLS handshake with " + host)
-    return TLSError("tls", "TLS handshake with %s failed" % host)
 
 
 class _Body:
@@ -229,38 +128,9 @@ class Transport:
         self._sock = self._raw = self._key = None
 
     # -- connection -----------------------------------------------------------------
-    def _ca_ders(self):
-        data = self.cadata
-        if data is None and self.ca_file:
-            try:
-                with open(self.ca_file, "rb") as f:
-                    data = f.read()
-            except OSError:
-                raise TLSError("tls_no_ca", "cannot read the CA file " + str(self.ca_file))
-        if data is None:
-            raise TLSError("tls_no_ca", "no CA certificate configured for https")
-        try:
-            return split_certs(data)
-        except ValueError:
-            raise TLSError("tls_no_ca", "the CA data holds no PEM or DER certificate")
-
     def _tls_context(self):
         if self._ctx is None:
-            ders = self._ca_ders()
-            try:
-                if MICROPYTHON:
-                    ctx = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT)
-                    ctx.verify_mode = _tls.CERT_REQUIRED
-                    for der in ders:  # one certificate per call: mbedTLS reads only the first
-                        ctx.load_verify_locations(der)
-                else:
-                    ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
-                    ctx.minimum_version = _ssl.TLSVersion.TLSv1_2
-                    for der in ders:
-                        ctx.load_verify_locations(cadata=der)
-            except (ValueError, OSError):
-                raise TLSError("tls_no_ca", "a CA certificate could not be parsed")
-            self._ctx = ctx
+            self._ctx = client_context(self.ca_file, self.cadata)
         return self._ctx
 
     def _connect(self, key):
