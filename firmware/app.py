@@ -108,6 +108,15 @@ class App:
         self.failures += 1
         self.wake_at = self.clock.ticks_add(now, delay)
 
+    def _server_trouble(self, resp, state):
+        """An answer the engine retries later (5xx, 429, an error or portal page, a reply that
+        is no OAuth reply): log it and, unless the code is on screen, show it."""
+        reason = "server_busy" if resp.status == 429 or resp.status >= 500 else "bad_reply"
+        detail = "server answered HTTP %d; retrying later" % resp.status
+        self.log.error(reason, detail=detail, status=resp.status, state=state)
+        if not self.screen.code_shown:
+            self.screen.message("network", detail)
+
     def _exchange(self, method, url, headers=None, body=None):
         resp = self.http.request(method, url, headers, body)
         self.failures = 0
@@ -183,8 +192,13 @@ class App:
                 self.log.error(e.reason, detail=e.detail, state="device_poll")
                 if isinstance(e, TLSError):
                     self.screen.message("tls", e.detail or e.reason)
+                elif not self.screen.code_shown:  # the code, once shown, stays up
+                    self.screen.message("network", e.detail or e.reason)
                 return self._carry_out(now, self.flow.on_transport_error(self.clock.ticks_ms(), e.reason))
-            return self._carry_out(now, self.flow.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body))
+            action = self.flow.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
+            if action.kind == "wait" and action.reason == "backoff":
+                self._server_trouble(resp, "device_poll")
+            return self._carry_out(now, action)
         if kind == "wait":
             self._sleep_until(action.until)
             self.screen.poll_phase()
@@ -220,6 +234,15 @@ class App:
         if action.reason in _RETRY_LATER:
             self.log.error(action.reason, detail=action.description, state="device_start")
             self.screen.message("provider", "Provider busy; trying again later.")
+            delay = backoff_ms(5000, self.busy_refusals, MAX_BACKOFF_MS, self.rand)
+            self.busy_refusals += 1
+            self._goto("device_start", delay)
+            return
+        if action.reason == "bad_reply":
+            # A 200 that is no OAuth reply: a captive portal or a proxy's page far more often than
+            # a broken provider. Ask again later (backoff), never halt until someone presses a key.
+            self.log.error("bad_reply", detail=action.description, state="device_start")
+            self.screen.message("network", "Unexpected answer from the server; retrying later")
             delay = backoff_ms(5000, self.busy_refusals, MAX_BACKOFF_MS, self.rand)
             self.busy_refusals += 1
             self._goto("device_start", delay)
@@ -267,8 +290,35 @@ class App:
             self.log.event("id_token_ok", sub=claims.get("sub"))
         self._save(now, tokens, claims, fresh=True)
         self.pending = None
-        self.screen.message("success", self.session.record.get("name"))
         self.api_at = now
+        if claims is not None and not self.session.record.get("name") and self.endpoints.get("userinfo_endpoint"):
+            self._goto("userinfo")  # the id_token names nobody (node oidc-provider): ask once
+            return
+        self.screen.message("success", self.session.record.get("name"))
+        self._goto("api")
+
+    def _userinfo(self, now):
+        """OIDC Core 5.3: the user's name for the success screen, once after sign-in. The reply's
+        `sub` must equal the id_token's (5.3.2), or it is not used. A failure costs only the name."""
+        rec = self.session.record
+        name = None
+        try:
+            resp = self._exchange("GET", self.endpoints.get("userinfo_endpoint"),
+                                  {"Authorization": "Bearer " + self.session.access_token(),
+                                   "Accept": "application/json"})
+            import json
+
+            info = json.loads(resp.body) if resp.status == 200 else None
+            same = isinstance(info, dict) and info.get("sub") == rec.get("sub")
+            if same:
+                name = info.get("name") or info.get("preferred_username") or info.get("email")
+            self.log.event("userinfo", status=resp.status, sub_match=1 if same else 0, name=1 if name else 0)
+        except (TransportError, ValueError) as e:
+            self.log.error(getattr(e, "reason", "userinfo"), detail="userinfo: " + str(getattr(e, "detail", e)))
+        if isinstance(name, str) and name:
+            rec["name"] = name[:64]
+            self.store.save(rec)
+        self.screen.message("success", rec.get("name"))
         self._goto("api")
 
     def _save(self, now, tokens, claims, fresh):
@@ -308,6 +358,7 @@ class App:
         self.api_retry_after_refresh = False
         self.api_calls += 1
         self.log.event("api_ok", status=resp.status, bytes=len(resp.body))
+        self.screen.message("success", self.session.record.get("name"))  # clears a past error
         self._after_api(now)
 
     def _after_api(self, now):
@@ -366,15 +417,19 @@ class App:
                 resp = self._exchange(action.method, action.url, action.headers, action.body)
             except TransportError as e:
                 self.log.error(e.reason, detail=e.detail, state="refresh")
+                self.screen.message("tls" if isinstance(e, TLSError) else "network", e.detail or e.reason)
                 return self._refresh_action(now, self.grant.on_transport_error(self.clock.ticks_ms(), e.reason))
-            return self._refresh_action(now, self.grant.on_response(self.clock.ticks_ms(), resp.status,
-                                                                    resp.headers, resp.body))
+            action = self.grant.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
+            if action.kind == "wait":
+                self._server_trouble(resp, "refresh")
+            return self._refresh_action(now, action)
         if kind == "wait":
             self._sleep_until(action.until)
         elif kind == "tokens":
             self._save(now, action.tokens, None, fresh=True)
             self.refreshes += 1
             self.log.event("refreshed", rotated=1 if action.rotated else 0)
+            self.screen.message("success", self.session.record.get("name"))
             if self.api_retry_after_refresh or self.demo:
                 self._goto("api")
             else:

@@ -16,6 +16,12 @@
 // Users sign in with the built-in devInteractions pages (tools/oidc_user.py drives them).
 // ID tokens are RS256 with a key generated at start-up; refresh tokens rotate (provider default
 // for public clients) and reusing a rotated one revokes the grant; revocation and userinfo on.
+//
+// Env for the firmware test (tests/test_oidc_firmware.py): ACCESS_TOKEN_TTL seconds (default
+// 3600); SHORT_CLIENT_REPLY_DELAY_MS holds the short client's device reply back this long after
+// the code was issued (a slow network: the server's expiry clock runs ahead of the device's).
+// After READY, one line per OAuth endpoint request: `REQ t=<ms> <METHOD> <path> status=<n> error=<code>
+// grant=<type> interval=present|absent complete=present|absent` (no token or code values).
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 
@@ -31,6 +37,8 @@ function intEnv(name, fallback) {
 
 const DEVICE_CODE_TTL = intEnv('DEVICE_CODE_TTL', 600);
 const SHORT_DEVICE_CODE_TTL = intEnv('SHORT_DEVICE_CODE_TTL', 6);
+const ACCESS_TOKEN_TTL = intEnv('ACCESS_TOKEN_TTL', 3600);
+const SHORT_CLIENT_REPLY_DELAY_MS = Number.parseInt(process.env.SHORT_CLIENT_REPLY_DELAY_MS || '0', 10) || 0;
 const SHORT_CLIENT = 'conformance-device-short';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -88,7 +96,7 @@ function configuration() {
       };
     },
     ttl: {
-      AccessToken: 3600,
+      AccessToken: ACCESS_TOKEN_TTL,
       IdToken: 3600,
       RefreshToken: 24 * 3600,
       Grant: 24 * 3600,
@@ -99,6 +107,28 @@ function configuration() {
       },
     },
   };
+}
+
+// One line per OAuth request, values limited to names and codes: never a token, code or query string.
+const LOGGED_PATHS = ['/.well-known/openid-configuration', '/jwks', '/device/auth', '/token',
+  '/token/revocation', '/me'];
+
+async function requestLog(ctx, next) {
+  await next();
+  if (!LOGGED_PATHS.includes(ctx.path)) return; // interaction pages carry session ids in paths
+  const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
+  const fields = [`t=${Date.now()}`, ctx.method, ctx.path, `status=${ctx.status}`,
+    `error=${typeof body.error === 'string' ? body.error : 'none'}`];
+  const grant = ctx.oidc?.params?.grant_type;
+  if (typeof grant === 'string') fields.push(`grant=${grant.split(':').pop()}`);
+  if (ctx.path === '/device/auth' && ctx.status === 200) {
+    fields.push(`interval=${'interval' in body ? 'present' : 'absent'}`);
+    fields.push(`complete=${body.verification_uri_complete ? 'present' : 'absent'}`);
+    if (SHORT_CLIENT_REPLY_DELAY_MS && ctx.oidc?.client?.clientId === SHORT_CLIENT) {
+      await new Promise((resolve) => { setTimeout(resolve, SHORT_CLIENT_REPLY_DELAY_MS); });
+    }
+  }
+  process.stdout.write(`REQ ${fields.join(' ')}\n`);
 }
 
 function portArg() {
@@ -112,6 +142,7 @@ const server = http.createServer();
 server.listen(portArg(), '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, configuration());
+  provider.use(requestLog);
   server.on('request', provider.callback());
   process.stdout.write(`READY issuer=${issuer}\n`);
 });
