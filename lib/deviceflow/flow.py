@@ -100,6 +100,8 @@ class Failed:
 def terminal(code, description, secret=None):
     """Failed for an OAuth error code, keeping the provider's description (minus any secret)."""
     reason = _ALIASES.get(code, code)
+    if secret and secret in reason:
+        reason = "unknown_error"  # an error code echoing the secret must not reach the log
     text = description or _SENTENCES.get(reason) or ("The server refused: " + reason)
     if secret and secret in text:
         text = text.replace(secret, "...")

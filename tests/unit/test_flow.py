@@ -513,3 +513,14 @@ def test_on_response_without_a_request_in_flight_is_a_library_error():
     clock, flow = showing_code()
     e = raises(DeviceFlowError, flow.on_response, clock.now, 200, JSON, js(PENDING))
     assert e.reason == "bad_state"
+
+
+# ---- found by tests/test_fuzz.py ----------------------------------------------------------
+def test_an_error_code_echoing_the_device_code_never_becomes_the_reason():
+    # The app logs Failed.reason as `event=error reason=...`: a server (or a proxy) that puts
+    # the device code in its `error` member must not get it into the log.
+    clock, flow = showing_code()
+    poll_now(clock, flow)
+    a = flow.on_response(clock.now, 400, JSON, js({"error": DEVICE_CODE}))
+    assert a.kind == "failed" and a.reason == "unknown_error"
+    assert DEVICE_CODE not in repr(a) and DEVICE_CODE not in a.description

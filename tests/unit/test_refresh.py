@@ -161,3 +161,11 @@ def test_a_used_grant_cannot_be_sent_again():
     grant.on_response(clock.now, 200, JSON, js({"access_token": "A", "token_type": "bearer", "refresh_token": "N"}))
     assert raises(DeviceFlowError, grant.start, clock.now).reason == "bad_state"
     assert raises(DeviceFlowError, grant.next_action, clock.now).reason == "bad_state"
+
+
+# ---- found by tests/test_fuzz.py ----------------------------------------------------------
+def test_an_error_code_echoing_the_refresh_token_never_becomes_the_reason():
+    clock, grant, _ = refreshing()
+    a = grant.on_response(clock.now, 200, {}, ("error=" + OLD_RT).encode())
+    assert a.kind == "failed" and a.reason == "unknown_error"
+    assert OLD_RT not in repr(a) and OLD_RT not in a.description
