@@ -12,7 +12,12 @@
 # Layouts adapt to the surface size: landscape puts the QR at the left with the
 # text in a column to its right, portrait puts the QR on top. The QR gets the
 # largest whole number of pixels per module that still leaves the user code big.
+#
+# Text fitting (wrapping, scrubbing, code and title scales) lives in deviceflow.textfit;
+# printable, scrub, wrap, display_uri and countdown_text stay importable from here.
 from deviceflow import font
+from deviceflow.textfit import (printable, scrub, wrap, fit_lines, display_uri, code_fit,  # noqa: F401
+                                code_height, host_end, countdown_text, title_fit)
 
 _URI_BREAKS = "/.-?&=_"
 _IND_W = 16  # width of the poll indicator when it shares the countdown's line
@@ -52,135 +57,6 @@ def _metrics(h):
     return (8, 2) if h < 100 else (10, 4)
 
 
-def printable(s, limit=300):
-    """s as one-cell characters (non-ASCII and controls -> '?'), at most limit long."""
-    if s is None:
-        return ""
-    out = []
-    for ch in str(s)[:limit]:
-        o = ord(ch)
-        out.append(ch if (31 < o < 127 or ch == "\n") else "?")
-    return "".join(out)
-
-
-def _is_word(ch):
-    return ch.isalpha() or ch.isdigit() or ch == "_"
-
-
-def scrub(s):
-    """Hide secret-looking runs: 20+ [A-Za-z0-9_] characters mixing letters and digits
-    (device codes, tokens, JWT parts) become '[hidden]'."""
-    out = []
-    i = 0
-    n = len(s)
-    while i < n:
-        j = i
-        digit = alpha = False
-        while j < n and _is_word(s[j]):
-            digit = digit or s[j].isdigit()
-            alpha = alpha or s[j].isalpha()
-            j += 1
-        if j > i:
-            out.append("[hidden]" if (j - i >= 20 and digit and alpha) else s[i:j])
-            i = j
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
-
-
-def wrap(s, cols, breaks=" "):
-    """Greedy wrap to lines of at most cols characters, cutting at a space
-    (dropped) or after one of `breaks`, else hard."""
-    lines = []
-    if cols < 1:
-        return lines
-    for para in s.split("\n"):
-        while len(para) > cols:
-            cut = 0
-            for i in range(cols, 0, -1):
-                if para[i] == " ":
-                    cut = i
-                    break
-                if para[i - 1] in breaks and para[i - 1] != " ":
-                    cut = i
-                    break
-            if cut == 0:
-                cut = cols
-            lines.append(para[:cut].rstrip())
-            para = para[cut:].lstrip()
-        if para or not lines:
-            lines.append(para)
-    return lines
-
-
-def _fit_lines(lines, n, cols):
-    """At most n lines; when cut, the last one ends with '..'."""
-    if len(lines) <= n:
-        return lines
-    lines = lines[:n]
-    if n:
-        last = lines[-1]
-        lines[-1] = (last if len(last) + 2 <= cols else last[:-2]) + ".."
-    return lines
-
-
-def display_uri(uri):
-    uri = printable(uri, 200)
-    if uri.startswith("https://"):
-        uri = uri[8:]
-    if uri.endswith("/"):
-        uri = uri[:-1]
-    return uri
-
-
-def _code_options(code):
-    """The code on one line, or split after the separator nearest its middle."""
-    opts = [[code]]
-    best = -1
-    n = len(code)
-    for i in range(1, n - 1):
-        if code[i] in "- " and (best < 0 or abs(2 * i - n) < abs(2 * best - n)):
-            best = i
-    if best > 0:
-        opts.append([code[: best + 1].rstrip(), code[best + 1:]])
-    return opts
-
-
-def _code_fit(code, w, budget):
-    """(lines, scale) of the biggest user code that fits w x budget; scale 0
-    means the surface's 8x8 text (for characters the font lacks). None: no fit."""
-    best = None
-    if font.covers(code):
-        for lines in _code_options(code):
-            n = len(lines)
-            k = w
-            for ln in lines:
-                k = min(k, font.max_scale(ln, w))
-            while k > 0 and (8 * n - 1) * k > budget:
-                k -= 1
-            if k > 0 and (best is None or k > best[1]):
-                best = (lines, k)
-    if best is None:
-        lines = wrap(code, w // 8, "-")
-        if lines and len(lines) * 9 - 1 <= budget:
-            best = (lines, 0)
-    return best
-
-
-def _code_height(fit):
-    lines, k = fit
-    return (8 * len(lines) - 1) * k if k else len(lines) * 9 - 1
-
-
-def _host_end(uri):
-    """Length of the scheme and host part of a display URI."""
-    start = uri.find("://")
-    start = start + 3 if start >= 0 else 0
-    end = uri.find("/", start)
-    return end if end >= 0 else len(uri)
-
-
 def _column(w, h, uri, code, line, gap, countdown):
     """Best text column for w x h: (height, labels, uri_lines, code_fit) or None."""
     uri_lines = wrap(uri, w // 8, _URI_BREAKS)
@@ -189,7 +65,7 @@ def _column(w, h, uri, code, line, gap, countdown):
     fit = None
     tail = (gap + line) if countdown else 0
     best = None
-    host = _host_end(uri)
+    host = host_end(uri)
     for labels in (False, True):
         shown = 0
         for ln in uri_lines:
@@ -201,12 +77,12 @@ def _column(w, h, uri, code, line, gap, countdown):
                     fit = None
                     break
             fixed = (n + (2 if labels else 0)) * line + gap + tail
-            fit = _code_fit(code, w, h - fixed) if fixed < h else None
+            fit = code_fit(code, w, h - fixed) if fixed < h else None
             if fit is not None:
                 break
         if fit is None:
             continue
-        cand = (fixed + _code_height(fit), labels, _fit_lines(uri_lines, n, w // 8), fit)
+        cand = (fixed + code_height(fit), labels, fit_lines(uri_lines, n, w // 8), fit)
         if best is None or len(cand[2]) > len(best[2]) or (
                 len(cand[2]) == len(best[2]) and fit[1] >= best[3][1]):
             best = cand
@@ -350,17 +226,6 @@ def _zones(rect):
     return (x, y, w - iw, h), (x + w - iw, y, iw, h)
 
 
-def countdown_text(seconds_left, cols):
-    if seconds_left is None:
-        return ""
-    t = max(0, int(seconds_left))
-    ss = t % 60
-    s = "%d:%s%d" % (t // 60, "0" if ss < 10 else "", ss)
-    if len(s) + 5 <= cols:
-        s += " left"
-    return s[:cols]
-
-
 def draw_countdown(surface, rect, seconds_left):
     """Repaint only the countdown part of rect with the time left."""
     light, dark = palette(surface)
@@ -388,16 +253,6 @@ def draw_poll_indicator(surface, rect, phase):
             surface.fill_rect(x + i * step + 1, cy + 1, 1, 1, dark)
 
 
-def _title_fit(title, w, hmax):
-    best = ([title], min(font.max_scale(title, w), hmax // 7, 4))
-    if " " in title and best[1] < 3:
-        lines = _code_options(title)[-1]
-        k = min(font.max_scale(lines[0], w), font.max_scale(lines[1], w), hmax // 15, 4)
-        if k > best[1]:
-            best = (lines, k)
-    return best
-
-
 def _body(kind, body, detail, cols, avail):
     """The message's lines for `avail` lines and whether everything fits."""
     text = wrap(body, cols)
@@ -412,7 +267,7 @@ def _body(kind, body, detail, cols, avail):
             text = text + wrap(detail, cols)
         else:
             text = wrap(detail, cols)
-    return _fit_lines(text, avail, cols), len(text) <= avail
+    return fit_lines(text, avail, cols), len(text) <= avail
 
 
 def draw_message(surface, kind, detail=None):
@@ -427,7 +282,7 @@ def draw_message(surface, kind, detail=None):
     w = W - 2 * margin
     hmax = H // 3
     while True:  # the biggest title that leaves room for the whole text
-        lines, k = _title_fit(title, w, hmax)
+        lines, k = title_fit(title, w, hmax)
         title_h = (8 * len(lines) - 1) * k
         text, whole = _body(kind, body, detail, w // 8, max(0, (H - title_h - 2 * gap) // line))
         if whole or k <= 1 or hmax < 8:

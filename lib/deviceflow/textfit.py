@@ -1,0 +1,158 @@
+# Text fitting for the screens (deviceflow.screen): one-cell characters, hiding secret-looking
+# runs, greedy wrapping at word or URI boundaries, cutting to a number of lines, the display
+# form of a URI, the countdown text, and the biggest scale at which the user code or a title
+# fits a box in the bitmap font (deviceflow.font). Nothing here draws.
+from deviceflow import font
+
+
+def printable(s, limit=300):
+    """s as one-cell characters (non-ASCII and controls -> '?'), at most limit long."""
+    if s is None:
+        return ""
+    out = []
+    for ch in str(s)[:limit]:
+        o = ord(ch)
+        out.append(ch if (31 < o < 127 or ch == "\n") else "?")
+    return "".join(out)
+
+
+def _is_word(ch):
+    return ch.isalpha() or ch.isdigit() or ch == "_"
+
+
+def scrub(s):
+    """Hide secret-looking runs: 20+ [A-Za-z0-9_] characters mixing letters and digits
+    (device codes, tokens, JWT parts) become '[hidden]'."""
+    out = []
+    i = 0
+    n = len(s)
+    while i < n:
+        j = i
+        digit = alpha = False
+        while j < n and _is_word(s[j]):
+            digit = digit or s[j].isdigit()
+            alpha = alpha or s[j].isalpha()
+            j += 1
+        if j > i:
+            out.append("[hidden]" if (j - i >= 20 and digit and alpha) else s[i:j])
+            i = j
+        else:
+            out.append(s[i])
+            i += 1
+    return "".join(out)
+
+
+def wrap(s, cols, breaks=" "):
+    """Greedy wrap to lines of at most cols characters, cutting at a space
+    (dropped) or after one of `breaks`, else hard."""
+    lines = []
+    if cols < 1:
+        return lines
+    for para in s.split("\n"):
+        while len(para) > cols:
+            cut = 0
+            for i in range(cols, 0, -1):
+                if para[i] == " ":
+                    cut = i
+                    break
+                if para[i - 1] in breaks and para[i - 1] != " ":
+                    cut = i
+                    break
+            if cut == 0:
+                cut = cols
+            lines.append(para[:cut].rstrip())
+            para = para[cut:].lstrip()
+        if para or not lines:
+            lines.append(para)
+    return lines
+
+
+def fit_lines(lines, n, cols):
+    """At most n lines; when cut, the last one ends with '..'."""
+    if len(lines) <= n:
+        return lines
+    lines = lines[:n]
+    if n:
+        last = lines[-1]
+        lines[-1] = (last if len(last) + 2 <= cols else last[:-2]) + ".."
+    return lines
+
+
+def display_uri(uri):
+    """The URI as shown: printable, without "https://" and a trailing slash."""
+    uri = printable(uri, 200)
+    if uri.startswith("https://"):
+        uri = uri[8:]
+    if uri.endswith("/"):
+        uri = uri[:-1]
+    return uri
+
+
+def split_code(code):
+    """The code on one line, or split after the separator nearest its middle."""
+    opts = [[code]]
+    best = -1
+    n = len(code)
+    for i in range(1, n - 1):
+        if code[i] in "- " and (best < 0 or abs(2 * i - n) < abs(2 * best - n)):
+            best = i
+    if best > 0:
+        opts.append([code[: best + 1].rstrip(), code[best + 1:]])
+    return opts
+
+
+def code_fit(code, w, budget):
+    """(lines, scale) of the biggest user code that fits w x budget; scale 0
+    means the surface's 8x8 text (for characters the font lacks). None: no fit."""
+    best = None
+    if font.covers(code):
+        for lines in split_code(code):
+            n = len(lines)
+            k = w
+            for ln in lines:
+                k = min(k, font.max_scale(ln, w))
+            while k > 0 and (8 * n - 1) * k > budget:
+                k -= 1
+            if k > 0 and (best is None or k > best[1]):
+                best = (lines, k)
+    if best is None:
+        lines = wrap(code, w // 8, "-")
+        if lines and len(lines) * 9 - 1 <= budget:
+            best = (lines, 0)
+    return best
+
+
+def code_height(fit):
+    lines, k = fit
+    return (8 * len(lines) - 1) * k if k else len(lines) * 9 - 1
+
+
+def host_end(uri):
+    """Length of the scheme and host part of a display URI."""
+    start = uri.find("://")
+    start = start + 3 if start >= 0 else 0
+    end = uri.find("/", start)
+    return end if end >= 0 else len(uri)
+
+
+def countdown_text(seconds_left, cols):
+    """"M:SS left" (or "M:SS" when narrow) in at most cols characters; "" when unknown."""
+    if seconds_left is None:
+        return ""
+    t = max(0, int(seconds_left))
+    ss = t % 60
+    s = "%d:%s%d" % (t // 60, "0" if ss < 10 else "", ss)
+    if len(s) + 5 <= cols:
+        s += " left"
+    return s[:cols]
+
+
+def title_fit(title, w, hmax):
+    """(lines, scale) of the biggest title, on one line or two, at most w wide and hmax high."""
+    best = ([title], min(font.max_scale(title, w), hmax // 7, 4))
+    if " " in title and best[1] < 3:
+        lines = split_code(title)[-1]
+        k = min(font.max_scale(lines[0], w), font.max_scale(lines[1], w), hmax // 15, 4)
+        if k > best[1]:
+            best = (lines, k)
+    return best
