@@ -27,6 +27,7 @@ from deviceflow.url import parse_url, is_loopback, host_header
 from deviceflow.tlsconf import MICROPYTHON, client_context, network_error, split_certs, tls_error  # noqa: F401
 
 BUFFER_SIZE = 1024  # the read buffer; also the longest status line accepted
+SMALL_BODY = 2048  # request bodies up to this size go out with the head in one write
 _OWN_HEADERS = ("host", "content-length", "transfer-encoding", "connection")
 
 
@@ -199,6 +200,10 @@ class Transport:
         try:
             if self._poller:
                 self._raw.settimeout(self.timeout_ms / 1000)
+            if body and len(body) <= SMALL_BODY:
+                # One segment for head and body: a second small write would wait on Nagle's
+                # algorithm for the server's delayed ACK (40 ms or more per request).
+                head, body = head + body, None
             self._sock.write(head) if MICROPYTHON else self._sock.sendall(head)
             if body:
                 self._sock.write(body) if MICROPYTHON else self._sock.sendall(body)

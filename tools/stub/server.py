@@ -101,6 +101,7 @@ class Listener:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # head and body leave at once: no 40 ms delayed-ACK stall per reply
     server_version = "deviceflow-stub/1.0"
     timeout = 120   # idle keep-alive connections are closed after this many seconds
 
