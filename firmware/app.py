@@ -106,7 +106,9 @@ class App:
             return
         delay = backoff_ms(2000, self.failures, MAX_BACKOFF_MS, self.rand, retry_after)
         self.failures += 1
-        self.wake_at = self.clock.ticks_add(now, delay)
+        # Counted from now, after the failed exchange: `now` was taken before it, and a request
+        # that timed out would otherwise be retried at once.
+        self.wake_at = self.clock.ticks_add(self.clock.ticks_ms(), delay)
 
     def _server_trouble(self, resp, state):
         """An answer the engine retries later (5xx, 429, an error or portal page, a reply that
