@@ -440,7 +440,7 @@ def _error_of(headers, body):
             return json.loads(body).get("error")
         if ctype.startswith("application/x-www-form-urlencoded") and body:
             return parse_qs(body.decode("utf-8")).get("error", [None])[0]
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):   # forced bodies can be anything
         return None
     return None
 
