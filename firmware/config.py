@@ -15,6 +15,7 @@ SCHEMA = {
     "provider": (str, "auto"),
     "scope": (str, None),  # None: the provider profile's default
     "audience": (str, None),
+    "resource": (str, None),  # RFC 8707 resource indicator, sent by the generic profile
     "api_url": (str, REQUIRED),
     "ca_file": (str, None),
     "wifi": (dict, None),

@@ -156,8 +156,9 @@ KEYCLOAK = Profile("keycloak", doc="keycloak.org server_admin device-authorizati
 # {issuer}/oauth/v2/device_authorization, discoverable; offline_access for refresh tokens.
 ZITADEL = Profile("zitadel", doc="zitadel.com docs device-authorization")
 
-# Any other OpenID provider (and Auth0 custom domains): discovery, RFC 8707 `resource` if set.
-GENERIC = Profile("generic", device_param_keys=("resource",), doc="RFC 8628, OpenID Discovery 1.0")
+# Any other OpenID provider (and Auth0 custom domains): discovery, RFC 8707 `resource` if set,
+# and `audience` when the config sets it (an Auth0 custom domain needs it; others ignore it).
+GENERIC = Profile("generic", device_param_keys=("resource", "audience"), doc="RFC 8628, OpenID Discovery 1.0")
 
 PROFILES = {}
 for _p in (AUTH0, OKTA, ENTRA, GOOGLE, GITHUB, KEYCLOAK, ZITADEL, GENERIC):

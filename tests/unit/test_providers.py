@@ -86,7 +86,8 @@ def test_configured_scope_wins_even_when_empty():
 def test_auth0_sends_audience_generic_sends_resource():
     cfg = {"audience": "https://api.example", "resource": "https://rs.example"}
     assert profile_for("auth0").device_params(cfg) == {"audience": "https://api.example"}
-    assert profile_for("generic").device_params(cfg) == {"resource": "https://rs.example"}
+    assert profile_for("generic").device_params(cfg) == {"resource": "https://rs.example",
+                                                         "audience": "https://api.example"}
     assert profile_for("github").device_params(cfg) == {}
     assert profile_for("auth0").device_params({}) == {}
     assert raises(ConfigError, profile_for("auth0").device_params, {"audience": 5}).reason == "audience"
@@ -114,3 +115,11 @@ def test_fixed_endpoints_are_a_copy_the_caller_may_change():
     e = p.endpoints("https://github.com")
     e["token_endpoint"] = "https://evil.example/t"
     assert p.endpoints()["token_endpoint"] == "https://github.com/login/oauth/access_token"
+
+
+def test_generic_profile_sends_resource_and_a_configured_audience():
+    # An Auth0 custom domain is detected as generic: its audience must still reach the server.
+    p = profile_for("auto", "https://login.example.com/")
+    assert p.device_params({"audience": "https://api.example.com/"}) == {"audience": "https://api.example.com/"}
+    assert p.device_params({"resource": "https://r.example/"}) == {"resource": "https://r.example/"}
+    assert p.device_params({}) == {}
