@@ -168,7 +168,9 @@ class App:
                 self.screen.message("success", s.record.get("name"))
                 self._goto("idle")
         else:
-            self._goto("device_start")
+            # Not signed in: ask for a code after a random part of api_spread_s, so devices
+            # that boot together do not all poll the token endpoint in the same second.
+            self._goto("device_start", int(self.rand() * self.cfg["api_spread_s"] * 1000))
 
     # ---- device flow ---------------------------------------------------
     def _device_start(self, now):
