@@ -16,6 +16,7 @@
 # split_certs, tls_error and network_error stay importable from here.
 import socket
 import errno
+import time
 
 try:
     import select
@@ -23,6 +24,16 @@ except ImportError:  # MicroPython ports without select: blocking reads only
     select = None
 
 from deviceflow.errors import TransportError
+
+_ticks = getattr(time, "ticks_ms", None)  # MicroPython; CPython uses time.monotonic
+
+
+def _ms_since(t):
+    """Milliseconds since t (t = None: the current reading, to start a deadline)."""
+    now = _ticks() if _ticks else int(time.monotonic() * 1000)
+    if t is None:
+        return now
+    return time.ticks_diff(now, t) if _ticks else now - t
 from deviceflow.url import parse_url, is_loopback, host_header
 from deviceflow.tlsconf import MICROPYTHON, client_context, network_error, split_certs, tls_error  # noqa: F401
 
@@ -89,6 +100,7 @@ class Transport:
         self._buf = bytearray(BUFFER_SIZE)
         self._mv = memoryview(self._buf)
         self._start = self._end = self._got = 0
+        self._began = _ms_since(None)
 
     # -- public -------------------------------------------------------------------
     def request(self, method, url, headers=None, body=None):
@@ -105,6 +117,9 @@ class Transport:
         if self._sock is not None and self._key != key:
             self.close()
         reused = self._sock is not None
+        # One deadline for the whole exchange (connect, handshake, send, every read): a server
+        # that drips a byte a second must not hold the app, its screen and watchdog hostage.
+        self._began = _ms_since(None)
         try:
             if not reused:
                 self._connect(key)
@@ -146,7 +161,7 @@ class Transport:
         err = sock = None
         for ai in infos[:3]:
             sock = socket.socket(ai[0], ai[1], ai[2])
-            sock.settimeout(self.timeout_ms / 1000)
+            sock.settimeout(self._left_ms() / 1000)
             try:
                 sock.connect(ai[-1])
                 break
@@ -199,7 +214,7 @@ class Transport:
         self._start = self._end = self._got = 0
         try:
             if self._poller:
-                self._raw.settimeout(self.timeout_ms / 1000)
+                self._raw.settimeout(self._left_ms() / 1000)
             if body and len(body) <= SMALL_BODY:
                 # One segment for head and body: a second small write would wait on Nagle's
                 # algorithm for the server's delayed ACK (40 ms or more per request).
@@ -258,14 +273,16 @@ class Transport:
             if self._poller:
                 n = self._sock.readinto(mv)
                 while n is None:
-                    if not self._poller.poll(self.timeout_ms):
+                    if not self._poller.poll(self._left_ms()):
                         raise OSError(errno.ETIMEDOUT)
                     n = self._sock.readinto(mv)
             elif MICROPYTHON:  # no poll: one recv at a time (it allocates)
+                self._sock.settimeout(self._left_ms() / 1000)
                 data = self._sock.recv(len(mv))
                 n = len(data)
                 mv[0:n] = data
             else:
+                self._sock.settimeout(self._left_ms() / 1000)
                 n = self._sock.recv_into(mv)
         except OSError as e:
             err = network_error(e, "reading the response")
@@ -274,6 +291,13 @@ class Transport:
             raise err
         self._got += n
         return n
+
+    def _left_ms(self):
+        """What is left of this request's timeout_ms; a timeout once it is spent."""
+        left = self.timeout_ms - _ms_since(self._began)
+        if left <= 0:
+            raise TransportError("timeout", "no complete answer within %d ms" % self.timeout_ms)
+        return left
 
     def _fill(self):
         """Refill an empty buffer; returns the bytes now buffered (0 at end of stream)."""
