@@ -336,6 +336,12 @@ class App:
 
     # ---- the API ---------------------------------------------------------
     def _api(self, now):
+        if not self.session.access_valid(now) and self.session.refresh_token():
+            # Retrying after an outage: an access token that expired meanwhile is refreshed
+            # first rather than sent to earn a 401.
+            self.api_retry_after_refresh = True
+            self._start_refresh(now)
+            return
         token = self.session.access_token()
         if self.cfg["mode"] == "sensor":
             body = self.platform.reading()

@@ -50,3 +50,9 @@ def test_rng_is_deterministic_and_in_range():
     assert all(0 <= x < 1 for x in xs)
     assert len(set(xs)) > 190
     assert Rng(8)() != xs[0]
+
+
+def test_nearby_seeds_give_unrelated_first_draws():
+    firsts = [Rng(seed)() for seed in range(1, 50)]
+    assert max(firsts) - min(firsts) > 0.5  # not bunched in one corner of [0, 1)
+    assert len(set(int(x * 10) for x in firsts)) >= 8
