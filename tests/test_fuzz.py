@@ -88,8 +88,16 @@ texts_with_secrets = st.one_of(st.text(max_size=40), st.sampled_from([
 @st.composite
 def bodies(draw, device=False):
     """A reply body: structured OAuth replies (right or subtly wrong) or junk."""
-    kind = draw(st.sampled_from(["code", "error", "tokens", "json", "junk", "form", "empty"]
+    kind = draw(st.sampled_from(["code", "code", "error", "error", "error", "error", "error", "tokens", "json", "junk",
+                                 "form", "empty"]
                                 if device else ["error", "error", "tokens", "json", "junk", "form", "empty"]))
+    if kind == "code" and draw(st.booleans()):  # a right one, so that polling gets going
+        reply = {"device_code": DEVICE_CODE, "user_code": "WDJB-MJHT", "verification_uri": "https://e.example/a",
+                 "expires_in": draw(st.integers(1, 1800))}
+        interval = draw(st.one_of(st.none(), st.integers(0, 15)))
+        if interval is not None:
+            reply["interval"] = interval
+        return _dumps(reply)
     if kind == "code":
         reply = {"device_code": DEVICE_CODE, "user_code": draw(st.sampled_from(["WDJB-MJHT", "ABCD", ""])),
                  "verification_uri": draw(st.sampled_from(["https://e.example/activate", "", None])),
@@ -103,7 +111,8 @@ def bodies(draw, device=False):
             reply.pop(draw(st.sampled_from(sorted(reply))))
         return _dumps(reply)
     if kind == "error":
-        reply = {"error": draw(st.one_of(st.sampled_from(OAUTH_ERRORS), texts_with_secrets))}
+        common = st.sampled_from(["authorization_pending", "slow_down"])
+        reply = {"error": draw(st.one_of(common, common, common, st.sampled_from(OAUTH_ERRORS), texts_with_secrets))}
         if draw(st.booleans()):
             reply["error_description"] = draw(texts_with_secrets)
         if draw(st.booleans()):
@@ -129,6 +138,21 @@ def bodies(draw, device=False):
 
 
 statuses = st.sampled_from([200, 200, 200, 201, 204, 400, 401, 403, 404, 428, 429, 500, 502, 503])
+
+
+@st.composite
+def replies(draw, device=False):
+    """(status, headers, body): mostly what a provider sends (200 with a code or tokens, 4xx with
+    an error, JSON content type), sometimes anything at all."""
+    body = draw(bodies(device))
+    if draw(st.integers(0, 3)) == 0:
+        return draw(statuses), draw(headers()), body
+    ok = body is not None and (b"device_code" in body or b"access_token" in body)
+    status = 200 if ok else draw(st.sampled_from([400, 403, 428, 429, 200, 503]))
+    h = {"content-type": "application/json"}
+    if draw(st.integers(0, 4)) == 0:
+        h["retry-after"] = draw(header_values)
+    return status, h, body
 
 
 # ---- reply and form parsers ------------------------------------------------------------------
@@ -196,14 +220,16 @@ def _check_wait(action):
         assert isinstance(action.until, int) and 0 <= action.until < TICKS_PERIOD
 
 
-events = st.lists(st.tuples(st.sampled_from(["next", "next", "next", "respond", "respond", "error", "start"]),
-                            st.integers(0, 20000), statuses, headers(), bodies(device=True)),
-                  min_size=1, max_size=25)
+events = st.lists(st.tuples(st.sampled_from(["next", "next", "due", "due", "respond", "respond", "respond", "error",
+                                              "start"]),
+                            st.integers(0, 20000), replies(device=True)),
+                  min_size=3, max_size=30)
 
 
 @fuzz("flow")
-@given(st.integers(0, TICKS_PERIOD - 1), events, st.sampled_from([None, lambda: 0.0, lambda: 0.999]))
-def test_device_flow_under_random_events(start, evs, jitter):
+@given(st.integers(0, TICKS_PERIOD - 1), events, st.sampled_from([None, lambda: 0.0, lambda: 0.999]),
+       st.one_of(st.none(), st.integers(0, 12)))
+def test_device_flow_under_random_events(start, evs, jitter, first_interval):
     clock = ManualClock(start=start)
     flow = DeviceFlow(clock, "client", "https://e.example/device", "https://e.example/token",
                       scope="openid offline_access", jitter=jitter)
@@ -213,13 +239,24 @@ def test_device_flow_under_random_events(start, evs, jitter):
     interval = DEFAULT_INTERVAL_MS  # the model's own idea of the polling interval
     answered_at = None  # ticks of the previous response (or failure) while polling
     issued = False  # a device code was accepted (before that, a server string is no secret)
-    for kind, dt, status, h, body in evs:
-        clock.advance(dt)
+    if first_interval is not None:  # most runs begin with a good code, so that polling gets going
+        reply = {"device_code": DEVICE_CODE, "user_code": "WDJB-MJHT", "verification_uri": "https://e.example/a",
+                 "expires_in": 900, "interval": first_interval}
+        evs = [("respond", 0, (200, {"content-type": "application/json"}, _dumps(reply)))] + evs
+    for kind, dt, (status, h, body) in evs:
+        if kind == "due" and isinstance(action, Wait):  # right at (or 1 ms before) the wake-up
+            clock.advance(clock.ticks_diff(action.until, clock.now) - dt % 2)
+            kind = "next"
+        elif kind == "due":
+            kind = "next"
+            clock.advance(dt)
+        else:
+            clock.advance(dt)
         now = clock.now
         try:
             if kind == "start":
                 action = flow.start(now)
-                interval, answered_at = DEFAULT_INTERVAL_MS, None
+                interval, answered_at, issued = DEFAULT_INTERVAL_MS, None, False
             elif kind == "next":
                 action = flow.next_action(now)
             elif kind == "respond":
@@ -271,8 +308,8 @@ def test_device_flow_under_random_events(start, evs, jitter):
             assert flow.next_action(now) is action  # stays failed, never polls again
 
 
-refresh_events = st.lists(st.tuples(st.sampled_from(["next", "next", "respond", "respond", "error", "start"]),
-                                    st.integers(0, 400000), statuses, headers(), bodies()),
+refresh_events = st.lists(st.tuples(st.sampled_from(["next", "due", "due", "respond", "respond", "error", "start"]),
+                                    st.integers(0, 400000), replies()),
                           min_size=1, max_size=20)
 
 
@@ -284,8 +321,13 @@ def test_refresh_grant_under_random_events(start, evs, jitter):
     grant.start(clock.now)
     failed_at = None
     min_wait = RETRY_BASE_MS
-    for kind, dt, status, h, body in evs:
-        clock.advance(dt)
+    action = None
+    for kind, dt, (status, h, body) in evs:
+        if kind == "due" and isinstance(action, Wait):
+            clock.advance(clock.ticks_diff(action.until, clock.now) - dt % 2)
+        else:
+            clock.advance(dt)
+        kind = "next" if kind == "due" else kind
         now = clock.now
         try:
             if kind == "start":
