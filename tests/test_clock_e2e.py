@@ -80,7 +80,7 @@ def test_first_sign_in_without_a_wall_clock_stores_nothing_unvalidated(stub, tmp
 
 def test_stored_tokens_without_a_wall_clock_are_refreshed_not_trusted(stub, tmp_path):
     stub.configure(approve_after=1, rotation=True)
-    dev = Device(tmp_path, stub)
+    dev = Device(tmp_path, stub, refresh_spread_s=0)  # no boot spread: refresh as soon as due
     assert dev.run("--once") == 0, dev.log_text()  # signed in with the clock set
     before = len(stub.requests())
     # Reboot with no wall clock: the stored access token's expiry cannot be known.
