@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import build_mpy  # noqa: E402
 import heap_budget  # noqa: E402
 
-MEASURED_KIB = 200  # tools/heap_budget.py, HTTPS, oled_128x64
-HEAP_LINE_KIB = 208  # the line this test holds: measured minimum plus 4 %
+MEASURED_KIB = 204  # tools/heap_budget.py, HTTPS, oled_128x64 (200 before later app changes)
+HEAP_LINE_KIB = 216  # the line this test holds: measured minimum plus 6 % (code still grows)
 
 
 @pytest.fixture(scope="module")
