@@ -2,7 +2,8 @@
 signs in completely inside a fixed MicroPython heap on the Unix port: code screen with its QR on
 a 128x64 display, polls, JWKS fetch and ID-token check, store write, one API call, over verified
 HTTPS against the stub. tools/heap_budget.py finds the smallest such heap by bisection; this test
-holds the line a little above it. Cost: about 5 s (one build, two firmware runs).
+holds the line a little above it. Cost: about 5 s (one build, two firmware runs), plus the
+soak at the end (10,000 refresh + API cycles, about 45 s).
 
 Why the figure is far above an ESP32's 56 KiB: on the 64-bit Unix port every imported module's
 bytecode sits in the GC heap with 8-byte pointers (about 130 KiB once `main` is imported; a board
