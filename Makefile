@@ -10,7 +10,7 @@ BOARD  ?= unix
 PORT   ?=
 CONFIG ?=
 
-.PHONY: setup test test-unit test-e2e run bench screens mpy deploy console fleet clean
+.PHONY: setup test test-unit test-e2e run bench screens mpy deploy console fleet heap soak clean
 
 setup: $(STAMP)
 
@@ -60,6 +60,14 @@ console: setup
 
 fleet: setup
 	$(PY) tools/fleet.py
+
+# The smallest MicroPython heap in which the compiled firmware signs in completely.
+heap: setup
+	$(PY) tools/heap_budget.py
+
+# 10,000 refresh + store + API cycles: no heap growth.
+soak: setup
+	SOAK_CYCLES=10000 $(PY) -m pytest -q -s -p no:cacheprovider tests/test_memory.py -k soak
 
 clean:
 	rm -rf $(VENV) build var
