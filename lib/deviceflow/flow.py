@@ -103,9 +103,18 @@ def terminal(code, description, secret=None):
     if secret and secret in reason:
         reason = "unknown_error"  # an error code echoing the secret must not reach the log
     text = description or _SENTENCES.get(reason) or ("The server refused: " + reason)
-    if secret and secret in text:
-        text = text.replace(secret, "...")
+    if secret and _shares_a_piece(text, secret):
+        # The description was cut to fit the screen, so a secret in it may be cut too: any
+        # 8-character piece of it drops the whole description.
+        text = _SENTENCES.get(reason) or ("The server refused: " + reason)
     return Failed(reason, text)
+
+
+def _shares_a_piece(text, secret, piece=8):
+    for i in range(max(1, len(secret) - piece + 1)):
+        if secret[i:i + piece] in text:
+            return True
+    return False
 
 
 def backoff_ms(floor_ms, failures, max_backoff_ms, jitter=None, retry_after=None):

@@ -323,6 +323,13 @@ def test_description_never_echoes_the_device_code():
     assert a.reason == "invalid_grant" and DEVICE_CODE not in a.description and DEVICE_CODE not in repr(a)
 
 
+def test_a_description_cut_inside_the_device_code_drops_the_cut_piece_too():
+    # Descriptions are shortened for the screen; a cut that leaves half the code must not leak it.
+    desc = "x" * 180 + DEVICE_CODE  # cut at 197 characters: 17 of the code survive the cut
+    clock, flow, a = terminal_after_poll(400, {"error": "invalid_grant", "error_description": desc})
+    assert DEVICE_CODE[:10] not in a.description and DEVICE_CODE[:8] not in repr(a)
+
+
 # ---- local expiry (rule 10) -----------------------------------------------------------
 def test_local_expiry_even_when_the_server_keeps_saying_pending():
     clock, flow = showing_code(reply=code_reply(expires_in=30))
