@@ -186,23 +186,27 @@ class App:
     def _device_poll(self, now):
         self._carry_out(now, self.flow.next_action(now))
 
+    def _perform(self, engine, send, state):
+        """Carry out an engine's Send and return the engine's answer to what came back."""
+        try:
+            resp = self._exchange(send.method, send.url, send.headers, send.body)
+        except TransportError as e:
+            self.log.error(e.reason, detail=e.detail, state=state)
+            if isinstance(e, TLSError):
+                self.screen.message("tls", e.detail or e.reason)
+            elif not self.screen.code_shown:  # the code, once shown, stays up
+                self.screen.message("network", e.detail or e.reason)
+            return engine.on_transport_error(self.clock.ticks_ms(), e.reason)
+        action = engine.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
+        if action.kind == "wait" and action.reason == "backoff":
+            self._server_trouble(resp, state)
+        return action
+
     def _carry_out(self, now, action):
         """Carry out one engine action; a Send is performed and its result handled too."""
         kind = action.kind
         if kind == "send":
-            try:
-                resp = self._exchange(action.method, action.url, action.headers, action.body)
-            except TransportError as e:
-                self.log.error(e.reason, detail=e.detail, state="device_poll")
-                if isinstance(e, TLSError):
-                    self.screen.message("tls", e.detail or e.reason)
-                elif not self.screen.code_shown:  # the code, once shown, stays up
-                    self.screen.message("network", e.detail or e.reason)
-                return self._carry_out(now, self.flow.on_transport_error(self.clock.ticks_ms(), e.reason))
-            action = self.flow.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
-            if action.kind == "wait" and action.reason == "backoff":
-                self._server_trouble(resp, "device_poll")
-            return self._carry_out(now, action)
+            return self._carry_out(now, self._perform(self.flow, action, "device_poll"))
         if kind == "wait":
             self._sleep_until(action.until)
             self.screen.poll_phase()
@@ -423,16 +427,7 @@ class App:
     def _refresh_action(self, now, action):
         kind = action.kind
         if kind == "send":
-            try:
-                resp = self._exchange(action.method, action.url, action.headers, action.body)
-            except TransportError as e:
-                self.log.error(e.reason, detail=e.detail, state="refresh")
-                self.screen.message("tls" if isinstance(e, TLSError) else "network", e.detail or e.reason)
-                return self._refresh_action(now, self.grant.on_transport_error(self.clock.ticks_ms(), e.reason))
-            action = self.grant.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
-            if action.kind == "wait":
-                self._server_trouble(resp, "refresh")
-            return self._refresh_action(now, action)
+            return self._refresh_action(now, self._perform(self.grant, action, "refresh"))
         if kind == "wait":
             self._sleep_until(action.until)
         elif kind == "tokens":
