@@ -296,8 +296,8 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method, path, query, form):
         a = self.server.authority
         base = a.base_url
-        if path.startswith("/api/") and method == "GET":
-            return self._api(path)
+        if path.startswith("/api/") and method in ("GET", "POST"):
+            return self._api(path, form if method == "POST" else None)
         key = (method, path)
         if key == ("POST", "/oauth/device/code"):
             return self._oauth(a.device_code, providers.kind_of(path, form), form)
@@ -347,12 +347,14 @@ class Handler(BaseHTTPRequestHandler):
             return None, json_reply(401, {"error": "invalid_token", "error_description": desc},
                                     {"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
-    def _api(self, path):
+    def _api(self, path, posted=None):
         claims, reply = self._check_bearer(self.server.authority.config()["audience"])
         if reply:
             return reply
-        return json_reply(200, {"message": "Hello from the protected API", "sub": claims["sub"],
-                                "path": path})
+        answer = {"message": "Hello from the protected API", "sub": claims["sub"], "path": path}
+        if posted is not None:  # a sensor's reading: say which fields arrived
+            answer["received"] = sorted(posted)
+        return json_reply(200, answer)
 
     def _activation(self, method, path, query, form):
         a = self.server.authority
