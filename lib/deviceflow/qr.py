@@ -2,10 +2,11 @@
 #
 #   encode(data, ecc="M", version=None, mask=None, min_version=1) -> QRCode
 #
-# Built for a small MicroPython heap: each row of the symbol is one int (bit x =
-# module x), so masking and the N1-N4 penalty rules cost a few shifts per row; the
-# 8 mask trials reuse the same row and column lists; Reed-Solomon runs in one
-# bytearray (qr_tables). Segments are chosen by an exact shortest-bit-stream search
+# Built for a small MicroPython heap: every integer it computes stays below 2^30, a small
+# int even on a 32-bit port, so masking and scoring allocate nothing: the symbol lives in
+# bytearrays of bit rows and columns, masked and scored as 30-bit windows of 24 modules
+# plus context (a few shifts per window for the N1-N4 rules); the 8 mask trials reuse
+# the same window lists; Reed-Solomon runs in one bytearray (qr_tables). Segments are chosen by an exact shortest-bit-stream search
 # over the numeric, alphanumeric and byte modes. The result is bit-packed rows.
 from deviceflow.qr_tables import (
     ALNUM, CC_BITS, CLASS_LOW, CLASS_TOP, COL_MASKS, ECC_FORMAT, POP, REV, ROW_MASKS,
@@ -148,22 +149,48 @@ def _write(data, modes, cls, buf):
     return pos
 
 
-def _function_patterns(v, n):
-    # reserved-module rows and dark function-module rows; both sets are symmetric,
-    # so the same lists also serve as columns
-    res = [0] * n
-    dark = [0] * n
-    corner = 0x1FF | (0xFF << (n - 8))  # finders, separators and format areas
+# The symbol is kept in bytearrays of bit rows, LSB first (module x of row y: byte
+# y * S + (x >> 3), bit x & 7), and scored as 30-bit windows: window j of a line holds
+# modules 24j .. 24j+29 (bit i = module 24j+i, modules off the symbol light). Bits 0..23
+# are the window's own modules; the 6 after them are the context N1, N2 and the N3 core
+# need. So no integer ever reaches 2^30: on a 32-bit MicroPython every value stays a
+# small int and scoring allocates nothing.
+_FULL = 0x3FFFFFFF  # the 30 bits of a window
+_OWN = 0xFFFFFF  # its own modules
+
+
+def _bits(buf, off, x, p):
+    # OR the pattern p (at most 8 modules, bit t = module x + t) into the row at off
+    p <<= x & 7
+    i = off + (x >> 3)
+    buf[i] |= p & 255
+    buf[i + 1] |= p >> 8
+
+
+def _function_patterns(v, n, s):
+    # reserved modules and dark function modules; both sets are symmetric, so the same
+    # rows also serve as columns
+    res = bytearray(s * n)
+    dark = bytearray(s * n)
     for y in range(n):
-        res[y] = corner if y < 9 else (0x1FF if y >= n - 8 else 0) | 0x40
-    res[6] = (1 << n) - 1
+        off = y * s
+        if y < 9 or y >= n - 8:  # finders, separators, format areas; column 6
+            res[off] = 0xFF
+            res[off + 1] = 1
+            if y < 9:
+                _bits(res, off, n - 8, 0xFF)
+        else:
+            res[off] = 0x40
+    for i in range(6 * s, 7 * s):  # row 6
+        res[i] = 0xFF
     for i in range(7):
         p = 0x7F if i in (0, 6) else (0x41 if i in (1, 5) else 0x5D)
-        dark[i] |= p | (p << (n - 7))
-        dark[n - 7 + i] |= p
-    for x in range(8, n - 8, 2):
-        dark[6] |= 1 << x
-        dark[x] |= 1 << 6
+        dark[i * s] = p
+        _bits(dark, i * s, n - 7, p)
+        dark[(n - 7 + i) * s] = p
+    for x in range(8, n - 8, 2):  # timing patterns
+        dark[6 * s + (x >> 3)] |= 1 << (x & 7)
+        dark[x * s] |= 0x40
     pos = align_positions(v)
     last = len(pos) - 1
     for a, cy in enumerate(pos):
@@ -172,18 +199,18 @@ def _function_patterns(v, n):
                 continue
             for i in range(5):
                 p = 0x1F if i in (0, 4) else (0x15 if i == 2 else 0x11)
-                dark[cy - 2 + i] |= p << (cx - 2)
-                res[cy - 2 + i] |= 0x1F << (cx - 2)
+                off = (cy - 2 + i) * s
+                _bits(dark, off, cx - 2, p)
+                _bits(res, off, cx - 2, 0x1F)
     if v >= 7:
         for i in range(6):
-            res[i] |= 7 << (n - 11)
-            res[n - 11] |= 1 << i
-            res[n - 10] |= 1 << i
-            res[n - 9] |= 1 << i
+            _bits(res, i * s, n - 11, 7)
+        for i in range(n - 11, n - 8):
+            _bits(res, i * s, 0, 0x3F)
     return res, dark
 
 
-def _place(cw, res, rows, cols, n):
+def _place(cw, res, rows, cols, n, s):
     # zigzag codeword placement (ISO/IEC 18004 7.7.3) into rows and columns at once;
     # cw carries one spare zero byte for the remainder bits
     bi = 0
@@ -193,72 +220,120 @@ def _place(cw, res, rows, cols, n):
         if x == 6:
             x = 5
         x1 = x - 1
-        bx = 1 << x
-        bx1 = 1 << x1
+        i0 = x >> 3
+        b0 = 1 << (x & 7)
+        i1 = x1 >> 3
+        b1 = 1 << (x1 & 7)
+        c0 = x * s
+        c1 = c0 - s
         for t in range(n):
             y = n - 1 - t if up else t
-            r = res[y]
-            if not r & bx:
+            off = y * s
+            if not res[off + i0] & b0:
                 if (cw[bi >> 3] << (bi & 7)) & 0x80:
-                    rows[y] |= bx
-                    cols[x] |= 1 << y
+                    rows[off + i0] |= b0
+                    cols[c0 + (y >> 3)] |= 1 << (y & 7)
                 bi += 1
-            if not r & bx1:
+            if not res[off + i1] & b1:
                 if (cw[bi >> 3] << (bi & 7)) & 0x80:
-                    rows[y] |= bx1
-                    cols[x1] |= 1 << y
+                    rows[off + i1] |= b1
+                    cols[c1 + (y >> 3)] |= 1 << (y & 7)
                 bi += 1
         up = not up
         x -= 2
 
 
-def _penalty(lines, dm, pats, off, per, n, full):
-    # N1 + N3 (+ N2 and dark count when full) of one orientation, one mask.
-    # Returns score << 16 | dark modules.
-    w = (1 << n) - 1
-    w1 = w >> 1
-    wp = (1 << (n + 8)) - 1
+def _windows(buf, n, s, nw, out, inr):
+    # out[j * n + y] = window j of line y; complemented and cut to the symbol when inr
+    k = 0
+    for j in range(nw):
+        m = inr[j] if inr else 0
+        for i in range(3 * j, n * s, s):
+            w = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | ((buf[i + 3] & 63) << 24)
+            out[k] = (_FULL ^ w) & m if inr else w
+            k += 1
+
+
+def _patterns(k, pats):
+    # mask k as windows: pats[y % 12] for rows, pats[12 + x % 6] for columns
+    rm = ROW_MASKS
+    cm = COL_MASKS
+    k *= 12
+    for i in range(12):
+        pats[i] = rm[k + i] * 0x1041041  # 5 copies of 6 columns: 30 bits
+    for i in range(6):
+        p = cm[k + 2 * i] << 8 | cm[k + 2 * i + 1]
+        pats[12 + i] = p | (p << 12) | ((p & 0x3F) << 24)
+
+
+def _penalty(lines, dm, pats, px, n, nw, pm, full, acc):
+    # N1 + N3 (+ N2, and the dark count in acc[0], when full) of one orientation, one mask
+    fw = _FULL
+    own = _OWN
     pop = POP
-    s = dark = prev = 0
-    for i in range(n):
-        r = lines[i] ^ (pats[off + i % per] & dm[i])
-        e = ~(r ^ (r >> 1)) & w1  # bit x: module x equals module x+1
-        a = e & (e >> 1)
-        a &= a >> 2  # bit x: modules x..x+4 all the same colour
-        if a:
-            g = a & ~(a >> 1)
-            while a:
-                a &= a - 1
-                s += 1
-            while g:
-                g &= g - 1
-                s += 2
-        p = r << 4  # four light modules beyond each edge
-        c = p & (p >> 2) & (p >> 3) & (p >> 4) & (p >> 6)
-        if c:
-            q = wp ^ p
-            c &= (q >> 1) & (q >> 5)  # dark:light:dark x3:light:dark
+    s = dark = b = 0
+    last = n * (nw - 1)
+    for j in range(nw):
+        m = pm[j]
+        pe = prev = 0
+        for k in range(j * n, j * n + n):
+            p = pats[px[k]]
+            r = lines[k] ^ (p & dm[k])
+            e = (fw ^ r ^ (r >> 1)) & m  # bit x: modules x and x+1 on the symbol and alike
+            a = e & (e >> 1)
+            a &= a >> 2  # bit x: modules x..x+4 all the same colour
+            if a:
+                g = a & (fw ^ (a >> 1)) & own  # last of each run
+                a &= own
+                while a:
+                    a &= a - 1
+                    s += 1
+                while g:
+                    g &= g - 1
+                    s += 2
+            c = r & (r >> 2) & (r >> 3) & (r >> 4) & (r >> 6)
             if c:
-                q &= q >> 1
-                q &= q >> 2  # bit x: modules x..x+3 light
-                c &= (q << 4) | (q >> 7)
-                while c:
-                    c &= c - 1
-                    s += 40
-        if full:
-            if i:
-                v = ~(r ^ prev) & w
-                v &= (v >> 1) & e  # 2x2 blocks of one colour
-                while v:
-                    v &= v - 1
-                    s += 3
-            prev = r
-            dark += pop[r & 255] + pop[(r >> 8) & 255] + pop[(r >> 16) & 255] + pop[(r >> 24) & 255]
-            r >>= 32
-            while r:
-                dark += pop[r & 255]
-                r >>= 8
-    return (s << 16) | dark
+                q = fw ^ r
+                c &= (q >> 1) & (q >> 5) & own  # dark:light:dark x3:light:dark
+                if c:
+                    q &= q >> 1
+                    q &= q >> 2  # bit x: modules x..x+3 light
+                    o = c & (((q & 0x3FFFFF) << 4) | (q >> 7))  # light before or after
+                    c ^= o  # left: cores whose light side lies partly in a neighbour window
+                    while o:
+                        o &= o - 1
+                        s += 40
+                    if c & 0xF:
+                        q = (r & 0xFF) << 4  # bit x: module x-4 (enough for cores at 0..3)
+                        if k >= n:
+                            q |= (lines[k - n] ^ (p & dm[k - n])) >> 20
+                        q ^= fw
+                        q &= q >> 1
+                        q &= q >> 2
+                        o = c & q & 0xF
+                        while o:
+                            o &= o - 1
+                            s += 40
+                    if c & 0xF00000:
+                        q = r >> 10  # bit x: module x+10
+                        if k < last:
+                            q |= ((lines[k + n] ^ (p & dm[k + n])) & 0xFFFF) << 14
+                        q ^= fw
+                        q &= q >> 1
+                        q &= q >> 2
+                        o = (c >> 20) & (q >> 17)
+                        while o:
+                            o &= o - 1
+                            s += 40
+            if full:
+                u = e & pe & (fw ^ r ^ prev) & own  # 2x2 blocks of one colour
+                if u:
+                    b += pop[u & 255] + pop[(u >> 8) & 255] + pop[u >> 16]
+                pe = e
+                prev = r
+                dark += pop[r & 255] + pop[(r >> 8) & 255] + pop[(r >> 16) & 255]
+    acc[0] = dark
+    return s + 3 * b
 
 
 def _bch(value, poly, deg):
@@ -304,60 +379,82 @@ def encode(data, ecc="M", version=None, mask=None, min_version=1):
         buf[i] = 0xEC if (i - pos) & 1 == 0 else 0x11
     cw = codewords(buf, v, ecc)
     n = v * 4 + 17
-    res, rows = _function_patterns(v, n)
-    cols = list(rows)
-    _place(cw, res, rows, cols, n)
-    w = (1 << n) - 1
-    for i in range(n):
-        res[i] = w & ~res[i]  # now: data-module masks
-    r6 = ((1 << (6 * ((n + 5) // 6))) - 1) // 63  # 1 every 6 bits: repeats a 6-column pattern
-    r12 = ((1 << (12 * ((n + 11) // 12))) - 1) // 4095
-    pats = [0] * 18  # one mask's row patterns (12) and column patterns (6)
+    nw = (n + 23) // 24  # windows per line
+    s = 3 * nw + 1  # bytes per internal row (one spare for the last window)
+    res, rows = _function_patterns(v, n, s)
+    cols = bytearray(rows)
+    _place(cw, res, rows, cols, n, s)
+    inr = [0] * nw  # window bits on the symbol
+    pm = [0] * nw  # window bits x with modules x and x+1 on the symbol
+    for j in range(nw):
+        hi = n - 24 * j
+        m = _FULL if hi >= 30 else (1 << hi) - 1
+        inr[j] = m
+        pm[j] = m & (m >> 1)
+    dm = [0] * (n * nw)
+    _windows(res, n, s, nw, dm, inr)  # data modules
+    wr = [0] * (n * nw)
+    _windows(rows, n, s, nw, wr, None)
+    pats = [0] * 18  # one mask's row (12) and column (6) patterns
     if mask is None:  # ISO/IEC 18004 7.8.3: lowest N1+N2+N3+N4 wins, first on ties; scored
         # before format and version information are drawn (those modules count as light)
-        best = 1 << 30
+        wc = [0] * (n * nw)
+        _windows(cols, n, s, nw, wc, None)
+        pr = bytearray(n * nw)  # pattern of each window: row % 12, 12 + column % 6
+        pc = bytearray(n * nw)
+        for k in range(n * nw):
+            i = k % n
+            pr[k] = i % 12
+            pc[k] = 12 + i % 6
+        acc = [0]
+        best = -1
         total = n * n
         for k in range(8):
-            for i in range(12):
-                pats[i] = ROW_MASKS[k * 12 + i] * r6 & w
-                if i < 6:
-                    pats[12 + i] = (COL_MASKS[k * 12 + 2 * i] << 8 | COL_MASKS[k * 12 + 2 * i + 1]) * r12 & w
-            s = _penalty(rows, res, pats, 0, 12, n, True)
-            d = s & 0xFFFF
-            s = (s >> 16) + abs(20 * d - 10 * total) // total * 10
-            if s < best:
-                s += _penalty(cols, res, pats, 12, 6, n, False) >> 16
-                if s < best:
-                    best = s
+            _patterns(k, pats)
+            p = _penalty(wr, dm, pats, pr, n, nw, pm, True, acc)
+            p += abs(20 * acc[0] - 10 * total) // total * 10
+            if p < best or best < 0:
+                p += _penalty(wc, dm, pats, pc, n, nw, pm, False, acc)
+                if p < best or best < 0:
+                    best = p
                     mask = k
-    off = mask * 12
-    for i in range(n):
-        rows[i] ^= ROW_MASKS[off + i % 12] * r6 & w & res[i]
-    f = _bch(ECC_FORMAT["LMQH".index(ecc)] << 3 | mask, 0x537, 10) ^ 0x5412
-    for i in range(15):
-        b = (f >> i) & 1
-        if i < 8:
-            y = i if i < 6 else i + 1
-            rows[y] |= b << 8
-            rows[8] |= b << (n - 1 - i)
-        else:
-            x = 14 - i if i > 8 else 7
-            rows[8] |= b << x
-            rows[n - 15 + i] |= b << 8
-    rows[n - 8] |= 1 << 8
-    if v >= 7:
-        f = _bch(v, 0x1F25, 12)
-        for i in range(18):
-            b = (f >> i) & 1
-            rows[i // 3] |= b << (n - 11 + i % 3)
-            rows[n - 11 + i % 3] |= b << (i // 3)
+        wc = None
+    _patterns(mask, pats)
     stride = (n + 7) >> 3
     out = bytearray(stride * n)
     rev = REV
-    j = 0
-    for r in rows:
-        for k in range(stride):
-            out[j] = rev[r & 255]
-            r >>= 8
-            j += 1
+    k = 0
+    for j in range(nw):
+        b = 3 * j
+        nb = min(3, stride - b)
+        for y in range(n):
+            w = wr[k] ^ (pats[y % 12] & dm[k])
+            k += 1
+            i = y * stride + b
+            out[i] = rev[w & 255]
+            if nb > 1:
+                out[i + 1] = rev[(w >> 8) & 255]
+                if nb > 2:
+                    out[i + 2] = rev[(w >> 16) & 255]
+    f = _bch(ECC_FORMAT["LMQH".index(ecc)] << 3 | mask, 0x537, 10) ^ 0x5412
+    for i in range(15):
+        if (f >> i) & 1:
+            if i < 8:
+                y = i if i < 6 else i + 1
+                out[y * stride + 1] |= 0x80  # module (8, y)
+                x = n - 1 - i
+                out[8 * stride + (x >> 3)] |= 0x80 >> (x & 7)
+            else:
+                x = 14 - i if i > 8 else 7
+                out[8 * stride + (x >> 3)] |= 0x80 >> (x & 7)
+                out[(n - 15 + i) * stride + 1] |= 0x80
+    out[(n - 8) * stride + 1] |= 0x80
+    if v >= 7:
+        f = _bch(v, 0x1F25, 12)
+        for i in range(18):
+            if (f >> i) & 1:
+                x = n - 11 + i % 3
+                y = i // 3
+                out[y * stride + (x >> 3)] |= 0x80 >> (x & 7)
+                out[x * stride + (y >> 3)] |= 0x80 >> (y & 7)
     return QRCode(v, ecc, mask, out)
