@@ -3,11 +3,13 @@
 #   encode(data, ecc="M", version=None, mask=None, min_version=1) -> QRCode
 #
 # Built for a small MicroPython heap: every integer it computes stays below 2^30, a small
-# int even on a 32-bit port, so masking and scoring allocate nothing: the symbol lives in
-# bytearrays of bit rows and columns, masked and scored as 30-bit windows of 24 modules
-# plus context (a few shifts per window for the N1-N4 rules); the 8 mask trials reuse
-# the same window lists; Reed-Solomon runs in one bytearray (qr_tables). Segments are chosen by an exact shortest-bit-stream search
-# over the numeric, alphanumeric and byte modes. The result is bit-packed rows.
+# int even on a 32-bit port, so masking and scoring make no heap big-ints: the symbol
+# lives in bytearrays of bit rows and columns, masked and scored as 30-bit windows of 24
+# modules plus context (a few shifts per window for the N1-N4 rules; tested by
+# tests/test_qr_small_ints.py); the 8 mask trials reuse the same window lists;
+# Reed-Solomon runs in one bytearray (qr_tables). Segments are chosen by an exact
+# shortest-bit-stream search over the numeric, alphanumeric and byte modes. The result
+# is bit-packed rows.
 from deviceflow.qr_tables import (
     ALNUM, CC_BITS, CLASS_LOW, CLASS_TOP, COL_MASKS, ECC_FORMAT, POP, REV, ROW_MASKS,
     align_positions, codewords, data_codewords)
@@ -153,7 +155,8 @@ def _write(data, modes, cls, buf):
 # y * S + (x >> 3), bit x & 7), and scored as 30-bit windows: window j of a line holds
 # modules 24j .. 24j+29 (bit i = module 24j+i, modules off the symbol light). Bits 0..23
 # are the window's own modules; the 6 after them are the context N1, N2 and the N3 core
-# need. So no integer ever reaches 2^30: on a 32-bit MicroPython every value stays a
+# need; an N3 light side that falls outside the window is read from the neighbour window
+# (rare). So no integer ever reaches 2^30: on a 32-bit MicroPython every value stays a
 # small int and scoring allocates nothing.
 _FULL = 0x3FFFFFFF  # the 30 bits of a window
 _OWN = 0xFFFFFF  # its own modules
