@@ -250,14 +250,7 @@ def run():
                   "rs256": r}
 
 
-def main():
-    rows, raw = run()
-    for r in rows:
-        print("%-62s %-18s %-18s %-26s %s" % (r["bench"], r["ours"], r["peer"], r["target"],
-                                              {True: "met", False: "MISSED", None: ""}[r["met"]]))
-    print(raw)
-    return 0 if all(r["met"] is not False for r in rows) else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from bench_rows import standalone
+
+    standalone(run)
