@@ -9,7 +9,6 @@ Each test is one sign-in: approve (then id_token, userinfo, refresh with rotatio
 abort (access_denied), and a code that expires on the server (expired_token). The provider sends
 no `interval`, so every poll waits the RFC 8628 default of 5 s; each test polls at most twice.
 """
-import json
 import os
 import queue
 import subprocess

@@ -9,7 +9,6 @@ when the access token expires), Google's client_secret only with the explicit op
 quota refusal, and the generic provider's missing interval (RFC 8628's 5 s).
 Cost: about 60-80 s on one core (the stub interval is 1 s; the generic mode waits 5 s per poll).
 """
-import os
 import time
 
 import pytest

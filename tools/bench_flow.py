@@ -12,7 +12,6 @@ The user approves T seconds after the code is issued; the server's interval is I
 """
 import math
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
