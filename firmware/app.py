@@ -48,7 +48,7 @@ class App(SignIn):
         self.api_calls = 0
         self.refreshes = 0
         self.code_expires_at = None
-        self.busy_refusals = 0  # consecutive _RETRY_LATER refusals of the device request
+        self.busy_refusals = 0  # consecutive "not now" failures of the device flow (signin._RETRY_LATER)
         self._ran = None  # the state whose step ran last
 
     # ---- driving -------------------------------------------------------

@@ -8,9 +8,12 @@ from session import make_record
 
 # Failed reasons from the engine -> screen kinds
 _SCREEN_FOR_REASON = {"access_denied": "denied", "expired_token": "expired"}
-# Refusals of the device request that mean "not now": Google's quota error (`error_code`), which
-# its guide says to retry with backoff. The app starts the flow again later instead of halting.
-_RETRY_LATER = ("rate_limit_exceeded",)
+# Failures that mean "not now", with the screen they get: Google's quota error (`error_code`),
+# which its guide says to retry with backoff, and a 200 that is no OAuth reply (a captive portal
+# or a proxy's page far more often than a broken provider). The app starts the flow again later
+# (backoff) instead of halting until someone presses a button.
+_RETRY_LATER = {"rate_limit_exceeded": ("provider", "Provider busy; trying again later."),
+                "bad_reply": ("network", "Unexpected answer from the server; retrying later")}
 MAX_BACKOFF_MS = 300000
 
 
@@ -84,28 +87,17 @@ class SignIn:
             self.log.error(e.reason, detail=e.detail, state="jwks_prefetch")  # _validate retries
 
     def _flow_failed(self, action):
-        if action.reason in _RETRY_LATER:
+        later = _RETRY_LATER.get(action.reason)
+        if later:
             self.log.error(action.reason, detail=action.description, state="device_start")
-            self.screen.message("provider", "Provider busy; trying again later.")
-            delay = backoff_ms(5000, self.busy_refusals, MAX_BACKOFF_MS, self.rand)
-            self.busy_refusals += 1
-            self._goto("device_start", delay)
-            return
-        if action.reason == "bad_reply":
-            # A 200 that is no OAuth reply: a captive portal or a proxy's page far more often than
-            # a broken provider. Ask again later (backoff), never halt until someone presses a key.
-            self.log.error("bad_reply", detail=action.description, state="device_start")
-            self.screen.message("network", "Unexpected answer from the server; retrying later")
+            self.screen.message(later[0], later[1])
             delay = backoff_ms(5000, self.busy_refusals, MAX_BACKOFF_MS, self.rand)
             self.busy_refusals += 1
             self._goto("device_start", delay)
             return
         self.screen.code_shown = False
         self.log.error(action.reason, detail=action.description)
-        kind = _SCREEN_FOR_REASON.get(action.reason, "provider")
-        if action.reason == "bad_reply":
-            kind = "error"
-        self.screen.message(kind, action.description)
+        self.screen.message(_SCREEN_FOR_REASON.get(action.reason, "provider"), action.description)
         if self.once:
             self.exit_code = 3
         self._goto("halted")
