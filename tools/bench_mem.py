@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import build_mpy  # noqa: E402
+import heap_budget  # noqa: E402
 from device import Device, MICROPYTHON  # noqa: E402
 from stubctl import start_stub  # noqa: E402
 
@@ -136,16 +137,9 @@ def heaps(tmp):
     if failures:
         raise SystemExit("mpy-cross failed: %s" % failures)
     with start_stub(os.path.join(tmp, "stub"), tls=True, interval=1, approve_after=0) as stub:
-        try:
-            import heap_budget
-
-            flow = heap_budget.bisect(tmp, stub, tree, 16, 400, 1, report=lambda *a: None)
-            code = heap_budget.code_footprint(tree)
-            how = "tools/heap_budget.py bisection"
-        except (ImportError, AttributeError):
-            flow = _bisect(lambda k: _fits_signin(tmp, stub, tree, k), 16, 400)
-            code = _code_footprint(tree)
-            how = "bisection in tools/bench_mem.py"
+        flow = heap_budget.bisect(tmp, stub, tree, 16, 400, 1, report=lambda *a: None)
+        code = heap_budget.code_footprint(tree)
+        how = "tools/heap_budget.py bisection"
         # A refresh wake: tokens in flash, access token expired, rotation off so every probe
         # can use the same refresh token from the same snapshot of the flash.
         stub.reset()
@@ -157,17 +151,6 @@ def heaps(tmp):
         refresh = _bisect(lambda k: _fits_refresh(tmp, stub, tree, dev.state, k), 8, 400)
         tls = tls_heap(tmp, stub, tree)
     return flow, refresh, code, tls, how
-
-
-def _code_footprint(tree):
-    """GC heap held by the imported modules (bytecode, qstrs): frozen into flash on a board."""
-    code = "import gc\nimport main\ngc.collect()\nprint(gc.mem_alloc())\n"
-    env = dict(os.environ, MICROPYPATH=os.path.join(tree, "lib") + ":.frozen")
-    p = subprocess.run([MICROPYTHON, "-X", "heapsize=4M", "-c", code], cwd=tree, env=env,
-                       capture_output=True, text=True)
-    if p.returncode:
-        raise SystemExit("import probe failed: " + p.stdout + p.stderr)
-    return int(p.stdout.split()[-1])
 
 
 TLS_PROBE = """
@@ -200,16 +183,6 @@ def tls_heap(tmp, stub, tree):
     code = int(out.split()[1])
     smallest = _bisect(lambda k: fits(k)[0], 4, 400)
     return smallest - code / 1024.0
-
-
-def _fits_signin(tmp, stub, tree, kib):
-    stub.reset()
-    dev = Device(os.path.join(tmp, "signin-%d" % kib), stub)
-    try:
-        rc = dev.run("--once", timeout=60, heapsize="%dK" % kib, mpy_tree=tree)
-    except AssertionError:
-        return False
-    return rc == 0 and bool(dev.events("api_ok"))
 
 
 def run():
