@@ -108,6 +108,15 @@ class Stub:
         conn (connection id, counted from 1), time (Unix seconds)."""
         return self._control("GET", "/_stub/requests")[1]
 
+    def wait_for_error(self, error, timeout=20):
+        """Wait until some request was answered with OAuth `error`; True if it was in time."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if any(r.get("error") == error for r in self.requests()):
+                return True
+            time.sleep(0.1)
+        return False
+
     def stats(self):
         """{"connections", "tls_handshakes", "tls_failures", "requests"} since start/reset."""
         return self._control("GET", "/_stub/stats")[1]

@@ -74,9 +74,7 @@ def test_slow_down_adds_five_seconds(stub, tmp_path):
         # The server answers the next poll with slow_down (429, Auth0's status for it).
         stub.configure(force={"status": 429, "body": '{"error":"slow_down"}', "count": 1,
                               "content_type": "application/json", "paths": ["/oauth/token"]})
-        deadline = time.time() + 20
-        while not any(r.get("error") == "slow_down" for r in stub.requests()) and time.time() < deadline:
-            time.sleep(0.1)
+        stub.wait_for_error("slow_down")
         stub.approve(code)
         dev.wait_for("api_ok", timeout=30)
     finally:

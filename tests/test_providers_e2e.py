@@ -142,9 +142,7 @@ def test_github_slow_down_with_interval_waits_the_new_interval(stub, tmp_path):
         # The server now wants 2 s: the device's next poll (1 s) is too fast. GitHub answers
         # slow_down *with* the new interval, 2 + 5 = 7 s; RFC 8628 alone would make it 1 + 5.
         stub.configure(interval=2)
-        deadline = time.time() + 20
-        while not any(r["error"] == "slow_down" for r in polls(stub)) and time.time() < deadline:
-            time.sleep(0.1)
+        stub.wait_for_error("slow_down")
         stub.approve(code)
         dev.wait_for("api_ok", timeout=30)
     finally:
