@@ -9,8 +9,15 @@ export MICROPYPATH := lib:firmware:boards:.frozen
 BOARD  ?= unix
 PORT   ?=
 CONFIG ?=
+# A MicroPython source tree for the 32-bit measuring port (and micropython-lib's hmac, ssd1306);
+# without it, the snapshot next to this repository (../shared/micropython/). See tools/build_port32.py.
+MPY_DIR ?=
+export MPY_DIR
+PORT32 := build/port32/micropython
+# The real micropython-lib modules a board gets with mip, on the tests' module path.
+MPYLIB  = $(shell $(PY) tools/build_port32.py --print-lib)
 
-.PHONY: setup test test-unit test-e2e run bench screens mpy deploy console fleet heap soak clean
+.PHONY: setup test test-unit test-e2e run bench screens mpy deploy console fleet heap soak clean port32
 
 setup: $(STAMP)
 
@@ -26,18 +33,21 @@ $(OIDC_STAMP): tools/oidc_provider/package-lock.json
 	npm ci --prefix tools/oidc_provider --no-audit --no-fund --loglevel=error
 	touch $@
 
-# One unit suite under both runtimes, then the integration and end-to-end tests.
-test: setup $(OIDC_STAMP)
-	$(MP) tests/run_unit.py
-	$(PY) -m pytest -q -p no:cacheprovider tests/unit
-	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
+# The 32-bit Unix port (an ESP32's object layout): cross-compiled from MPY_DIR or the snapshot.
+port32: setup
+	$(PY) tools/build_port32.py
 
-test-unit: setup
-	$(MP) tests/run_unit.py
+# One unit suite under three runtimes (MicroPython 64-bit, 32-bit, CPython), then the
+# integration and end-to-end tests.
+test: test-unit test-e2e
+
+test-unit: setup port32
+	MICROPYPATH=$(MICROPYPATH):$(MPYLIB) $(MP) tests/run_unit.py
+	MICROPYPATH=$(MICROPYPATH):$(MPYLIB) $(PORT32) -X heapsize=4M tests/run_unit.py
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
-test-e2e: setup $(OIDC_STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
+test-e2e: setup port32 $(OIDC_STAMP)
+	DEVICEFLOW_MPYLIB=$(MPYLIB) $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
 
 # The firmware on the Unix port against the bundled stub server (or CONFIG=your-tenant.json).
 run: setup
@@ -61,8 +71,8 @@ console: setup
 fleet: setup
 	$(PY) tools/fleet.py
 
-# The smallest MicroPython heap in which the compiled firmware signs in completely.
-heap: setup
+# The smallest 32-bit MicroPython heap in which the firmware signs in / refreshes, per install path.
+heap: setup port32
 	$(PY) tools/heap_budget.py
 
 # 10,000 refresh + store + API cycles: no heap growth.

@@ -17,7 +17,12 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
-ENV = dict(os.environ, MICROPYPATH="lib:firmware:boards:.frozen")
+PORT32 = os.path.join(ROOT, "build", "port32", "micropython")  # make port32
+PORT32_FROZEN = os.path.join(ROOT, "build", "port32-frozen", "micropython")  # firmware frozen in
+# make test-e2e passes the folders of the real micropython-lib hmac and ssd1306 (what mip puts on
+# a board), so the firmware runs with them rather than its fallbacks.
+MPYLIB = os.environ.get("DEVICEFLOW_MPYLIB", "")
+ENV = dict(os.environ, MICROPYPATH="lib:firmware:boards:.frozen" + (":" + MPYLIB if MPYLIB else ""))
 
 
 def parse_event(line):
@@ -54,14 +59,17 @@ class Device:
         with open(self.config_path, "w") as f:
             f.write(raw if raw is not None else json.dumps(self.config))
 
-    def start(self, *args, heapsize=None, mpy_tree=None):
-        """mpy_tree: run the compiled firmware (tools/build_mpy.py --out DIR) instead of the sources."""
-        cmd = [MICROPYTHON]
+    def start(self, *args, heapsize=None, mpy_tree=None, micropython=MICROPYTHON):
+        """mpy_tree: run the compiled firmware (tools/build_mpy.py --out DIR) instead of the sources.
+        micropython: the port to run (PORT32_FROZEN: its frozen modules replace the sources)."""
+        cmd = [micropython]
         if heapsize:
             cmd += ["-X", "heapsize=%s" % heapsize]
         main = os.path.join(mpy_tree, "main.py") if mpy_tree else "firmware/main.py"
         cmd += [main, "--config", self.config_path] + list(args)
         env = dict(ENV, MICROPYPATH=os.path.join(mpy_tree, "lib") + ":.frozen") if mpy_tree else ENV
+        if micropython == PORT32_FROZEN:
+            env = dict(ENV, MICROPYPATH=".frozen")
         self.lines = []
         self._stderr = open(os.path.join(self.dir, "screen.txt"), "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE,
@@ -87,8 +95,8 @@ class Device:
             self.screen_text = f.read()
         return rc
 
-    def run(self, *args, timeout=60, heapsize=None, mpy_tree=None):
-        self.start(*args, heapsize=heapsize, mpy_tree=mpy_tree)
+    def run(self, *args, timeout=60, heapsize=None, mpy_tree=None, micropython=MICROPYTHON):
+        self.start(*args, heapsize=heapsize, mpy_tree=mpy_tree, micropython=micropython)
         return self.wait(timeout)
 
     def wait_for(self, event, timeout=30, **fields):

@@ -12,10 +12,10 @@ import binascii
 from deviceflow.errors import TransportError, TLSError
 
 MICROPYTHON = sys.implementation.name == "micropython"
-if MICROPYTHON:
-    import tls as _tls
-else:
+if not MICROPYTHON:
     import ssl as _ssl
+# MicroPython's tls is imported by client_context(), on the first https URL: a plain-http
+# (loopback) run never loads it, and a port built without it still runs.
 
 
 _TIMEOUT = set(getattr(errno, n) for n in ("ETIMEDOUT", "EAGAIN", "EWOULDBLOCK") if hasattr(errno, n))
@@ -84,6 +84,8 @@ def client_context(ca_file=None, cadata=None):
         raise TLSError("tls_no_ca", "the CA data holds no PEM or DER certificate")
     try:
         if MICROPYTHON:
+            import tls as _tls
+
             ctx = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT)
             ctx.verify_mode = _tls.CERT_REQUIRED
             for der in ders:  # one certificate per call: mbedTLS reads only the first
