@@ -5,12 +5,13 @@
 # steps the main loop keeps the countdown, buttons and watchdog going. OAuth
 # replies are never parsed here: the flow engine and refresh grant decide, the
 # app only carries out their actions (send, wait, show, store).
+#
+# What only one phase needs is imported when the phase starts (deviceflow/phase.py): a wake
+# that refreshes never loads the device flow, the QR encoder or the JWT checks.
 import gc
 
+from deviceflow.actions import backoff_ms
 from deviceflow.errors import DeviceFlowError, TLSError, TransportError
-from deviceflow.flow import backoff_ms
-from deviceflow.replies import retry_after_ms
-from deviceflow.refresh import RefreshGrant
 from session import Session
 from endpoints import Endpoints
 from signin import MAX_BACKOFF_MS, SignIn
@@ -194,6 +195,8 @@ class App(SignIn):
                 self._goto("device_start")
             return
         if resp.status >= 400:
+            from deviceflow.replies import retry_after_ms
+
             err = TransportError("api_status", "API answered HTTP %d" % resp.status)
             self._trouble(now, "network" if resp.status >= 429 else "error", err, retry_after_ms(resp.headers))
             return
@@ -243,6 +246,8 @@ class App(SignIn):
 
     # ---- refresh ---------------------------------------------------------
     def _start_refresh(self, now):
+        from deviceflow.refresh import RefreshGrant
+
         self.grant = RefreshGrant(self.clock, self.cfg["client_id"], self.endpoints.get("token_endpoint"),
                                   self.session.refresh_token(), extra_params=self.endpoints.poll_params(),
                                   max_backoff_ms=MAX_BACKOFF_MS, jitter=self.rand)

@@ -4,7 +4,7 @@
 # e-paper one takes seconds). Every screen change is also logged as
 # `event=screen`, so the state is visible without a display.
 from deviceflow import screen as layouts
-from deviceflow import qr
+from deviceflow.phase import drop
 
 
 class Display:
@@ -37,13 +37,16 @@ class Display:
         self._show()
 
     def code(self, action, now):
+        from deviceflow import qr
+
         uri = action.verification_uri_complete or action.verification_uri
         matrix = qr.encode(uri, "M")
         self._expires_at = action.expires_at
         left = self._seconds_left(now)
         self._rect = layouts.draw_code_screen(self.surface, action.user_code, action.verification_uri,
                                               action.verification_uri_complete, left, matrix)
-        del matrix
+        del matrix, qr
+        drop("deviceflow.qr", "deviceflow.qr_tables")  # drawn once: the encoder's code can go
         self.code_shown = True
         self.current = ("code", action.user_code)
         self._last_second = left

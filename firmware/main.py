@@ -4,18 +4,16 @@
 # --demo: sign in, call the API, refresh, call it again, exit 0 with a summary.
 # Test hooks (Unix port): --ticks-start N makes the tick counter read N at boot and wrap
 # at 2^30 like an ESP32's; --no-wall-clock runs as if NTP never set the clock.
+#
+# Imports follow the boot order (import by phase, deviceflow/phase.py): what only boot needs
+# (config) is dropped once read, and the long-lived buffers (framebuffer, the transport's read
+# buffer) are allocated before the app's code is loaded, so they find whole blocks.
 import sys
 
-import config as config_file
-from app import App
-from buttons import ButtonWatcher
-from display import Display
 from log import Log
-from rng import Rng
 from deviceflow.clock import SystemClock
 from deviceflow.errors import ConfigError, StoreError
-from deviceflow.http import Transport
-from deviceflow.store import TokenStore, load_or_create_key
+from deviceflow.phase import drop
 
 ON_HOST = sys.platform in ("linux", "darwin", "win32")
 
@@ -74,6 +72,8 @@ def _board_name_anyway(path):
 
 
 def _config_failed(log, clock, err, path):
+    from display import Display
+
     log.error("config", key=err.reason, detail=err.detail)
     try:
         board = _board(_board_name_anyway(path))
@@ -90,23 +90,37 @@ def run(argv):
     if opts["ticks_start"] is not None or not opts["wall"]:
         start = opts["ticks_start"]
         clock = SystemClock(offset=None if start is None else start - clock.ticks_ms(), wall=opts["wall"])
+    import config as config_file
+
     try:
         cfg = config_file.load(opts["config"])
     except ConfigError as e:
         return _config_failed(log, clock, e, opts["config"])
     log.event("boot", **config_file.describe(cfg))
+    del config_file
+    drop("config")
     board = _board(cfg["board"])
+    from deviceflow.http import Transport
+
+    transport = Transport(ca_file=cfg["ca_file"], allow_insecure_http=cfg["allow_insecure_http"],
+                          timeout_ms=cfg["http_timeout_s"] * 1000)
     platform = _platform(cfg, board)
+    from display import Display
+
     display = Display(board.display, clock, log)
     state = cfg["state_dir"]
+    from deviceflow.store import TokenStore, load_or_create_key
+
     try:
         store = TokenStore(state + "/tokens.json", load_or_create_key(state + "/device.key"))
     except StoreError as e:
         log.error("store", detail=e.detail)
         display.message("error", "Cannot use flash storage: " + e.detail)
         return 5
-    transport = Transport(ca_file=cfg["ca_file"], allow_insecure_http=cfg["allow_insecure_http"],
-                          timeout_ms=cfg["http_timeout_s"] * 1000)
+    from app import App
+    from buttons import ButtonWatcher
+    from rng import Rng
+
     seed = cfg["seed"] if cfg["seed"] is not None else platform.random_seed()
     app = App(cfg, clock, transport, store, display, log, Rng(seed), platform,
               once=opts["once"], demo=opts["demo"])

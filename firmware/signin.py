@@ -1,9 +1,9 @@
 # Signing in: the device flow (code on screen, polling), then validating the tokens and
 # storing them. Part of the App state machine (firmware/app.py), in its own module because
 # it is one job: from "no usable token" to "tokens on flash".
+from deviceflow.actions import backoff_ms
 from deviceflow.errors import DeviceFlowError, TLSError, TokenError, TransportError
-from deviceflow.flow import DeviceFlow, backoff_ms
-from deviceflow import jwt
+from deviceflow.phase import drop
 from session import make_record
 
 # Failed reasons from the engine -> screen kinds
@@ -22,9 +22,11 @@ class SignIn:
 
     # ---- device flow ---------------------------------------------------
     def _device_start(self, now):
+        from deviceflow.flow import DeviceFlow
+
         ep = self.endpoints
         self.flow = DeviceFlow(self.clock, self.cfg["client_id"], ep.get("device_authorization_endpoint"),
-                               ep.get("token_endpoint"), scope=ep.profile.scope(self.cfg) or None,
+                               ep.get("token_endpoint"), scope=ep.scope or None,
                                extra_params=ep.device_params(),
                                poll_params=ep.poll_params(), max_backoff_ms=MAX_BACKOFF_MS, jitter=self.rand)
         self.screen.message("connecting")
@@ -72,6 +74,8 @@ class SignIn:
             self.screen.code_shown = False
             self.pending = action.tokens
             self.jwks_refetched = False
+            self.flow = None  # the device flow is over: its code can go before validation loads
+            drop("deviceflow.flow")
             self._goto("validate")
         elif kind == "failed":
             self._flow_failed(action)
@@ -79,10 +83,10 @@ class SignIn:
     def _prefetch_jwks(self, now):
         """Load the signing keys while the user is still on the way (the first poll waits one
         interval anyway), so approval -> tokens stored costs one round trip, not two."""
-        if "openid" not in (self.endpoints.profile.scope(self.cfg) or "").split() or not self.endpoints.get("jwks_uri"):
+        if "openid" not in (self.endpoints.scope or "").split() or not self.endpoints.get("jwks_uri"):
             return
         try:
-            self.endpoints.jwks(now, refetch=False)
+            self.endpoints.prefetch_jwks()
         except (TransportError, DeviceFlowError) as e:
             self.log.error(e.reason, detail=e.detail, state="jwks_prefetch")  # _validate retries
 
@@ -107,6 +111,8 @@ class SignIn:
 
     # ---- validate and store ---------------------------------------------
     def _validate(self, now):
+        from deviceflow import jwt
+
         tokens = self.pending
         jwt.check_token_type(tokens.get("token_type"))
         claims = None
@@ -133,6 +139,9 @@ class SignIn:
                 self._goto("halted")
                 return
             self.log.event("id_token_ok", sub=claims.get("sub"))
+        del jwt
+        self.endpoints.release_keys()
+        drop("deviceflow.jwt", "deviceflow.rsa", "deviceflow.b64")
         self._save(now, tokens, claims, fresh=True)
         self.pending = None
         self.api_at = now

@@ -27,8 +27,8 @@ for _p in ("lib", "tests/unit"):
 from deviceflow import jwt  # noqa: E402
 from deviceflow.clock import TICKS_PERIOD, ManualClock  # noqa: E402
 from deviceflow.errors import DeviceFlowError, ReplyError, TokenError  # noqa: E402
-from deviceflow.flow import (DEFAULT_INTERVAL_MS, MAX_WAIT_MS, SLOW_DOWN_MS, DeviceFlow, Failed, Send,  # noqa: E402
-                             ShowCode, TokensReady, Wait)
+from deviceflow.actions import MAX_WAIT_MS, Failed, Send, ShowCode, TokensReady, Wait  # noqa: E402
+from deviceflow.flow import DEFAULT_INTERVAL_MS, SLOW_DOWN_MS, DeviceFlow  # noqa: E402
 from deviceflow.form import urldecode, urlencode  # noqa: E402
 from deviceflow.refresh import RETRY_BASE_MS, RefreshGrant  # noqa: E402
 from deviceflow.replies import as_int, oauth_error, parse_reply, retry_after_ms, token_set  # noqa: E402

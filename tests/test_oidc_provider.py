@@ -38,7 +38,8 @@ import sys, json
 from deviceflow.clock import SystemClock
 from deviceflow.http import Transport
 from deviceflow import discovery, providers
-from deviceflow.flow import DeviceFlow, ShowCode, Wait, Send, TokensReady, Failed
+from deviceflow.flow import DeviceFlow
+from deviceflow.actions import ShowCode, Wait, Send, TokensReady, Failed
 from deviceflow.refresh import RefreshGrant
 from deviceflow.jwt import JWKS, validate_id_token
 from deviceflow.errors import TokenError

@@ -3,16 +3,15 @@
 # Uses the `hmac` module when one is importable (CPython's, or micropython-lib's
 # after `mip install hmac`), else a minimal RFC 2104 construction over
 # hashlib.sha256. compare() is constant-time in the length of its inputs
-# (micropython-lib's hmac has no compare_digest).
+# (micropython-lib's hmac has no compare_digest). On MicroPython `hmac` is imported
+# for each digest and dropped after it: the store signs rarely, and its code would
+# otherwise stay in the heap all the time (deviceflow/phase.py).
 import hashlib
+import sys
 
 BLOCK = 64
 DIGEST_SIZE = 32
-
-try:
-    import hmac as _hmac
-except ImportError:
-    _hmac = None
+_KEEP = sys.implementation.name != "micropython"
 
 
 def fallback_digest(key, *parts):
@@ -37,15 +36,23 @@ def fallback_digest(key, *parts):
 
 def digest(key, *parts):
     """HMAC-SHA256(key, concatenation of parts): 32 bytes. Parts are hashed in turn, never joined."""
-    if _hmac is not None:
-        try:
-            h = _hmac.new(key, None, hashlib.sha256)
-            for p in parts:
-                h.update(p)
-            return h.digest()
-        except Exception:
-            pass  # an hmac module that cannot do this on this port: use ours
-    return fallback_digest(key, *parts)
+    try:
+        import hmac
+    except ImportError:
+        return fallback_digest(key, *parts)
+    try:
+        h = hmac.new(key, None, hashlib.sha256)
+        for p in parts:
+            h.update(p)
+        return h.digest()
+    except Exception:
+        return fallback_digest(key, *parts)  # an hmac module that cannot do this on this port
+    finally:
+        if not _KEEP:
+            from deviceflow.phase import drop
+
+            del hmac
+            drop("hmac")
 
 
 def compare(a, b):

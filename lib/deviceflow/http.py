@@ -12,8 +12,10 @@
 # cap is buffered. Exception details name the host at most, never a path, header
 # value or body, so no token can leak through an error.
 #
-# deviceflow.tlsconf loads the CAs, makes the verifying context and maps failures to errors;
-# split_certs, tls_error and network_error stay importable from here.
+# deviceflow.tlsconf loads the CAs, makes the verifying context and maps failures to errors.
+# It is imported only when a context is made or a failure mapped, and dropped again: once the
+# context exists, a board's heap need not hold its code (deviceflow/phase.py).
+import sys
 import socket
 import errno
 import time
@@ -35,7 +37,22 @@ def _ms_since(t):
         return now
     return time.ticks_diff(now, t) if _ticks else now - t
 from deviceflow.url import parse_url, is_loopback, host_header
-from deviceflow.tlsconf import MICROPYTHON, client_context, network_error, split_certs, tls_error  # noqa: F401
+from deviceflow.phase import drop
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+
+def network_error(e, what):
+    from deviceflow.tlsconf import network_error as mapped
+
+    return mapped(e, what)
+
+
+def tls_error(e, host):
+    from deviceflow.tlsconf import tls_error as mapped
+
+    return mapped(e, host)
+
 
 BUFFER_SIZE = 1024  # the read buffer; also the longest status line accepted
 SMALL_BODY = 2048  # request bodies up to this size go out with the head in one write
@@ -146,7 +163,11 @@ class Transport:
     # -- connection -----------------------------------------------------------------
     def _tls_context(self):
         if self._ctx is None:
+            from deviceflow.tlsconf import client_context
+
             self._ctx = client_context(self.ca_file, self.cadata)
+            del client_context
+            drop("deviceflow.tlsconf")
         return self._ctx
 
     def _connect(self, key):

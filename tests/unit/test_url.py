@@ -5,7 +5,8 @@ import binascii
 from check import raises
 from deviceflow.errors import TransportError
 from deviceflow.url import parse_url, is_loopback, host_header
-from deviceflow.http import split_certs, Response, Transport
+from deviceflow.http import Response, Transport
+from deviceflow.tlsconf import split_certs
 
 
 def test_https_url_defaults_port_443_and_keeps_path_and_query():
