@@ -37,16 +37,12 @@ class Display:
         self._show()
 
     def code(self, action, now):
-        from deviceflow import qr
-
-        uri = action.verification_uri_complete or action.verification_uri
-        matrix = qr.encode(uri, "M")
+        matrix = _encode_qr(action.verification_uri_complete or action.verification_uri)
         self._expires_at = action.expires_at
         left = self._seconds_left(now)
         self._rect = layouts.draw_code_screen(self.surface, action.user_code, action.verification_uri,
                                               action.verification_uri_complete, left, matrix)
-        del matrix, qr
-        drop("deviceflow.qr", "deviceflow.qr_tables")  # drawn once: the encoder's code can go
+        del matrix
         self.code_shown = True
         self.current = ("code", action.user_code)
         self._last_second = left
@@ -73,3 +69,23 @@ class Display:
             self._phase += 1
             layouts.draw_poll_indicator(self.surface, self._rect, self._phase)
             self._show()
+
+
+_LAYOUT_MODULES = ("deviceflow.screen", "deviceflow.textfit", "deviceflow.font")
+
+
+def _encode_qr(uri):
+    """The QR matrix of uri. The encoder is the largest code of the sign-in: while it runs,
+    the layout code is dropped (it is loaded again to draw), and once it is done the encoder
+    goes, so the heap holds one of them at a time (deviceflow/phase.py)."""
+    global layouts
+    layouts = None
+    drop(*_LAYOUT_MODULES)
+    from deviceflow import qr
+
+    try:
+        return qr.encode(uri, "M")
+    finally:
+        del qr
+        drop("deviceflow.qr", "deviceflow.qr_tables")
+        from deviceflow import screen as layouts

@@ -93,12 +93,20 @@ class Endpoints:
             return self._jwks
         if not refetch:
             try:
-                with open(self.jwks_path) as f:
-                    self._jwks = JWKS.parse(f.read())
-                return self._jwks
+                return self._read_jwks(JWKS)
             except (OSError, ValueError, ReplyError):
                 pass
-        self._jwks = JWKS.parse(self._fetch_jwks())
+        body = self._fetch_jwks()
+        if body is not None:  # no room in flash: the keys come from the reply itself
+            self._jwks = JWKS.parse(body)
+            return self._jwks
+        return self._read_jwks(JWKS)
+
+    def _read_jwks(self, parser):
+        import json
+
+        with open(self.jwks_path) as f:
+            self._jwks = parser.parse(json.load(f))  # parsed from the stream: no 3 KB string
         return self._jwks
 
     def prefetch_jwks(self):
@@ -114,33 +122,41 @@ class Endpoints:
         self._fetch_jwks()
 
     def _fetch_jwks(self):
+        """GET the JWKS straight into the cache file (no heap block as large as the body),
+        check it is a JSON object with a keys list, and put it in place atomically. Returns
+        None, or the body itself when the file cannot be written (flash full)."""
+        import json
+        import os
+
         url = self.get("jwks_uri")
         if not url:
             raise ReplyError("no_jwks_uri", "the provider publishes no jwks_uri; set it in the config")
-        resp = self.http.request("GET", url, {"Accept": "application/json"})
-        if resp.status != 200:
-            raise TransportError("jwks_status", "JWKS answered HTTP %d" % resp.status)
-        import json
-
-        try:
-            keys = json.loads(resp.body)["keys"]
-            count = len(keys) if isinstance(keys, list) else None
-        except (ValueError, KeyError, TypeError):
-            count = None
-        if count is None:
-            raise ReplyError("bad_jwks", "the JWKS is not a JSON object with a keys list")
-        del keys
-        self._write_atomic(self.jwks_path, resp.body)
-        self.log.event("jwks_fetched", keys=count)
-        return resp.body
-
-    def _write_atomic(self, path, data):
-        import os
-        tmp = path + ".tmp"
+        tmp = self.jwks_path + ".tmp"
         try:
             with open(tmp, "wb") as f:
-                f.write(data)
-            os.rename(tmp, path)
+                resp = self.http.request("GET", url, {"Accept": "application/json"}, sink=f)
+            if resp.status != 200:
+                raise TransportError("jwks_status", "JWKS answered HTTP %d" % resp.status)
+            try:
+                with open(tmp) as f:
+                    keys = json.load(f).get("keys")
+                count = len(keys) if isinstance(keys, list) else None
+            except (ValueError, AttributeError):
+                count = None
+            if count is None:
+                raise ReplyError("bad_jwks", "the JWKS is not a JSON object with a keys list")
+            del keys
+            os.rename(tmp, self.jwks_path)
         except OSError as e:
             self.log.error("cache_write", detail=str(e))
-
+            resp = self.http.request("GET", url, {"Accept": "application/json"})
+            if resp.status != 200:
+                raise TransportError("jwks_status", "JWKS answered HTTP %d" % resp.status)
+            return resp.body
+        finally:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+        self.log.event("jwks_fetched", keys=count)
+        return None

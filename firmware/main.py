@@ -124,6 +124,7 @@ def run(argv):
     seed = cfg["seed"] if cfg["seed"] is not None else platform.random_seed()
     app = App(cfg, clock, transport, store, display, log, Rng(seed), platform,
               once=opts["once"], demo=opts["demo"])
+    del store, TokenStore, load_or_create_key
     watcher = ButtonWatcher(board.buttons, clock)
     while app.exit_code is None:
         wait = app.step()

@@ -75,7 +75,7 @@ class SignIn:
             self.pending = action.tokens
             self.jwks_refetched = False
             self.flow = None  # the device flow is over: its code can go before validation loads
-            drop("deviceflow.flow")
+            drop("deviceflow.flow", "deviceflow.replies", "deviceflow.form")
             self._goto("validate")
         elif kind == "failed":
             self._flow_failed(action)

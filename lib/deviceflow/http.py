@@ -95,6 +95,20 @@ class _Body:
         return b"".join(self.pieces)
 
 
+class _Sink:
+    """Body bytes written straight to a stream (a cache file) as they arrive: a large body
+    needs no contiguous block of heap, which a fragmented board heap may not have."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def add(self, mv):
+        self.stream.write(mv)
+
+    def join(self):
+        return b""
+
+
 class _Retry(Exception):
     """The connection ended before any byte of the answer (EOF, or the TransportError
     in args[0]): on a reused connection that means the server had closed it idle."""
@@ -113,6 +127,7 @@ class Transport:
         self.handshakes = 0  # TLS handshakes done so far
         self.connections = 0  # TCP connections opened so far
         self._ctx = None
+        self._sink = None
         self._sock = self._raw = self._key = None
         self._buf = bytearray(BUFFER_SIZE)
         self._mv = memoryview(self._buf)
@@ -120,8 +135,9 @@ class Transport:
         self._began = _ms_since(None)
 
     # -- public -------------------------------------------------------------------
-    def request(self, method, url, headers=None, body=None):
-        """Send one request and return its Response; raise TransportError or TLSError."""
+    def request(self, method, url, headers=None, body=None, sink=None):
+        """Send one request and return its Response; raise TransportError or TLSError.
+        sink: a writable stream that gets the response body instead of Response.body."""
         scheme, host, port, target = parse_url(url)
         if scheme == "http" and not self.allow_insecure_http and not is_loopback(host):
             raise TransportError("insecure_url", "plain http is allowed only to this machine, not " + host)
@@ -137,6 +153,7 @@ class Transport:
         # One deadline for the whole exchange (connect, handshake, send, every read): a server
         # that drips a byte a second must not hold the app, its screen and watchdog hostage.
         self._began = _ms_since(None)
+        self._sink = sink
         try:
             if not reused:
                 self._connect(key)
@@ -394,6 +411,10 @@ class Transport:
             n -= k
 
     def _read_fixed(self, n):
+        if self._sink is not None:
+            out = _Sink(self._sink)
+            self._take(out, n)
+            return out.join()
         out = bytearray(n)
         mv = memoryview(out)
         pos = min(n, self._end - self._start)
@@ -407,7 +428,7 @@ class Transport:
         return bytes(out)
 
     def _read_chunked(self):
-        out = _Body()
+        out = _Body() if self._sink is None else _Sink(self._sink)
         total = 0
         while True:
             line = self._line()
@@ -433,7 +454,7 @@ class Transport:
                 raise TransportError("too_large", "response trailers are over %d bytes" % self.max_header)
 
     def _read_to_close(self):
-        out = _Body()
+        out = _Body() if self._sink is None else _Sink(self._sink)
         total = 0
         while self._start < self._end or self._fill():
             k = self._end - self._start
