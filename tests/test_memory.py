@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import heap_budget  # noqa: E402
 
 # tools/heap_budget.py on the 32-bit port, plain HTTP, oled_128x64.
-MEASURED_KIB = {"mpy": {"sign_in": 102, "refresh": 102}, "frozen": {"sign_in": 42, "refresh": 38}}
+MEASURED_KIB = {"mpy": {"sign_in": 103, "refresh": 103}, "frozen": {"sign_in": 37, "refresh": 36}}
 MARGIN_KIB = 4  # the line held: measured plus a little (code still grows)
 
 

@@ -1,0 +1,146 @@
+# What main.py starts, on a board (boot runs main.py) and on the Unix port:
+#   micropython firmware/main.py [--config config.json] [--once] [--demo]
+# It lives here, not in main.py, because main.py is a source file that the board compiles into
+# RAM at every boot; this module is compiled (.mpy) or frozen into flash like the rest.
+# --once: exit 0 after the first successful API call, non-zero on a failure.
+# --demo: sign in, call the API, refresh, call it again, exit 0 with a summary.
+# Test hooks (Unix port): --ticks-start N makes the tick counter read N at boot and wrap
+# at 2^30 like an ESP32's; --no-wall-clock runs as if NTP never set the clock.
+#
+# Imports follow the boot order (import by phase, deviceflow/phase.py): what only boot needs
+# (config) is dropped once read, and the long-lived buffers (framebuffer, the transport's read
+# buffer) are allocated before the app's code is loaded, so they find whole blocks.
+import sys
+
+from log import Log
+from deviceflow.clock import SystemClock
+from deviceflow.errors import ConfigError, StoreError
+from deviceflow.phase import drop
+
+ON_HOST = sys.platform in ("linux", "darwin", "win32")
+
+
+def _args(argv):
+    opts = {"config": "config.json", "once": False, "demo": False, "ticks_start": None, "wall": True}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--config" and i + 1 < len(argv):
+            opts["config"] = argv[i + 1]
+            i += 1
+        elif a in ("--once", "--demo"):
+            opts[a[2:]] = True
+        elif a == "--ticks-start" and i + 1 < len(argv):
+            opts["ticks_start"] = int(argv[i + 1])
+            i += 1
+        elif a == "--no-wall-clock":
+            opts["wall"] = False
+        i += 1
+    return opts
+
+
+def _machine():
+    if ON_HOST:
+        return None
+    import machine
+
+    return machine
+
+
+def _board(name):
+    return __import__(name).build(_machine())
+
+
+def _platform(cfg, board):
+    if ON_HOST:
+        from platform_unix import UnixPlatform
+
+        return UnixPlatform()
+    from platform_esp32 import Esp32Platform
+
+    return Esp32Platform(cfg, board)
+
+
+def _board_name_anyway(path):
+    """The board named in a config that failed validation, so the error reaches its screen."""
+    try:
+        import json
+
+        with open(path) as f:
+            name = json.load(f).get("board")
+        return name if isinstance(name, str) else "unix"
+    except Exception:
+        return "unix"
+
+
+def _config_failed(log, clock, err, path):
+    from display import Display
+
+    log.error("config", key=err.reason, detail=err.detail)
+    try:
+        board = _board(_board_name_anyway(path))
+        Display(board.display, clock, log).message("config", err.detail)
+    except Exception:
+        pass
+    return 2
+
+
+def run(argv):
+    opts = _args(argv)
+    log = Log()
+    clock = SystemClock()
+    if opts["ticks_start"] is not None or not opts["wall"]:
+        start = opts["ticks_start"]
+        clock = SystemClock(offset=None if start is None else start - clock.ticks_ms(), wall=opts["wall"])
+    import config as config_file
+
+    try:
+        cfg = config_file.load(opts["config"])
+    except ConfigError as e:
+        return _config_failed(log, clock, e, opts["config"])
+    log.event("boot", **config_file.describe(cfg))
+    del config_file
+    drop("config")
+    board = _board(cfg["board"])
+    from deviceflow.http import Transport
+
+    transport = Transport(ca_file=cfg["ca_file"], allow_insecure_http=cfg["allow_insecure_http"],
+                          timeout_ms=cfg["http_timeout_s"] * 1000)
+    platform = _platform(cfg, board)
+    from display import Display
+
+    display = Display(board.display, clock, log)
+    state = cfg["state_dir"]
+    from deviceflow.store import TokenStore, load_or_create_key
+
+    try:
+        store = TokenStore(state + "/tokens.json", load_or_create_key(state + "/device.key"))
+    except StoreError as e:
+        log.error("store", detail=e.detail)
+        display.message("error", "Cannot use flash storage: " + e.detail)
+        return 5
+    from app import App
+    from buttons import ButtonWatcher
+    from rng import Rng
+
+    seed = cfg["seed"] if cfg["seed"] is not None else platform.random_seed()
+    app = App(cfg, clock, transport, store, display, log, Rng(seed), platform,
+              once=opts["once"], demo=opts["demo"])
+    del store, TokenStore, load_or_create_key
+    watcher = ButtonWatcher(board.buttons, clock)
+    while app.exit_code is None:
+        wait = app.step()
+        for name in watcher.poll() + platform.pressed():
+            if name == "quit":
+                app.exit_code = 0
+                break
+            app.press(name)
+        platform.feed_watchdog()
+        if wait > 0 and app.exit_code is None:
+            clock.sleep_ms(min(wait, 50))
+    transport.close()
+    s = app.summary()
+    log.event("exit", code=app.exit_code, api_calls=s["api_calls"], refreshes=s["refreshes"],
+              handshakes=transport.handshakes)
+    return app.exit_code
+
