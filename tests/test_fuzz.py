@@ -13,7 +13,10 @@ loader. Properties:
   that are not text, non-ASCII digits) into a Response or a TransportError, never with more
   than 64 headers.
 
-Total: 12,600 cases (see EXAMPLES); about 45 s on one core.
+- garbled token replies (bytes deleted, inserted, changed) are refused exactly as a strict JSON
+  parser refuses them, on MicroPython too, and never read as tokens.
+
+Total: 14,100 cases (see EXAMPLES); about 50 s on one core.
 """
 import base64
 import json
@@ -35,12 +38,13 @@ from deviceflow.flow import (DEFAULT_INTERVAL_MS, MAX_WAIT_MS, SLOW_DOWN_MS, Dev
                              ShowCode, TokensReady, Wait)
 from deviceflow.form import urldecode, urlencode  # noqa: E402
 from deviceflow.refresh import RETRY_BASE_MS, RefreshGrant  # noqa: E402
-from deviceflow.replies import as_int, oauth_error, parse_reply, retry_after_ms, token_set  # noqa: E402
+from deviceflow.replies import as_int, oauth_error, parse_reply, retry_after_ms, token_set, well_formed_json  # noqa: E402
 from deviceflow.store import TokenStore  # noqa: E402
 import jwt_fixtures as fx  # noqa: E402
 
 EXAMPLES = {"parse_reply": 2000, "form": 1500, "reply_fields": 1000, "flow": 2500, "refresh": 1500,
-            "jwt": 1500, "jwks": 800, "id_token": 300, "store": 1200, "http_head": 300}
+            "jwt": 1500, "jwks": 800, "id_token": 300, "store": 1200, "http_head": 300,
+            "garbled_json": 1500}
 
 
 def fuzz(name):
@@ -206,6 +210,54 @@ def test_token_set_and_field_readers_on_any_json(reply, value):
         return
     assert t["token_type"].lower() == "bearer" and isinstance(t["access_token"], str) and t["access_token"]
     assert t["expires_in"] is None or t["expires_in"] >= 0
+
+
+JSON_BYTES = b'{}[],:" 0123456789-.eE+\\/tnulrfasbu'
+
+
+@st.composite
+def garbled_token_replies(draw):
+    """A token reply as a provider writes it, then up to three bytes deleted, inserted or changed
+    (mostly JSON's own punctuation): what a cut or corrupted reply looks like."""
+    reply = {"access_token": draw(st.sampled_from(["at-1", "eyJ.x.y", ""])), "token_type": "Bearer",
+             "expires_in": draw(st.sampled_from([3600, 86400, 0, "3600"])),
+             "refresh_token": draw(st.sampled_from([REFRESH_TOKEN, None])), "scope": "openid offline_access"}
+    seps = draw(st.sampled_from([(",", ":"), (", ", ": ")]))
+    data = bytearray(json.dumps(reply, separators=seps).encode())
+    for _ in range(draw(st.integers(0, 3))):
+        pos = draw(st.integers(0, len(data)))
+        op = draw(st.sampled_from(["delete", "insert", "change"]))
+        byte = draw(st.sampled_from(JSON_BYTES))
+        if op == "insert" or pos == len(data):
+            data[pos:pos] = bytes([byte])
+        elif op == "delete":
+            del data[pos]
+        else:
+            data[pos] = byte
+    return bytes(data)
+
+
+def _strict_json(data):
+    try:
+        return json.loads(data.decode(), strict=False)  # strict=False: raw control characters allowed
+    except ValueError:
+        return ValueError
+
+
+@fuzz("garbled_json")
+@given(garbled_token_replies())
+def test_garbled_token_replies_are_refused_as_strictly_as_a_strict_parser(data):
+    """well_formed_json (which MicroPython relies on: its json takes {"a" 1}) agrees with
+    CPython's strict parser on every garbling, and tokens come only from well-formed JSON."""
+    strict = _strict_json(data)
+    assert well_formed_json(data) == (strict is not ValueError), data
+    try:
+        tokens = token_set(parse_reply({"content-type": "application/json"}, data))
+    except ReplyError as e:
+        assert e.reason == "bad_reply"
+        return
+    assert isinstance(strict, dict) and tokens["access_token"] == strict["access_token"]
+    assert tokens["refresh_token"] == strict.get("refresh_token") and tokens["token_type"].lower() == "bearer"
 
 
 # ---- engines driven by random event sequences ------------------------------------------------
