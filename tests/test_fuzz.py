@@ -463,7 +463,8 @@ def test_jwt_parsers_raise_only_token_errors(token, now):
     # accepted: only a token the provider really signed
     _, _, signing_input, signature = jwt.decode(token)
     originals = [jwt.decode(t) for t in (fx.TOKENS["valid"], fx.TOKENS["valid_k2"], fx.TOKENS["no_kid"],
-                                         fx.TOKENS["aud_list_ok"], fx.TOKENS["expired_within_skew"],
+                                         fx.TOKENS["aud_list_ok"], fx.TOKENS["aud_list_of_one"],
+                                         fx.TOKENS["expired_within_skew"],
                                          fx.TOKENS["iat_future_within_skew"])]
     assert any(o[2] == signing_input and o[3] == signature for o in originals)
 
