@@ -250,7 +250,8 @@ class App(SignIn):
 
         self.grant = RefreshGrant(self.clock, self.cfg["client_id"], self.endpoints.get("token_endpoint"),
                                   self.session.refresh_token(), extra_params=self.endpoints.poll_params(),
-                                  max_backoff_ms=MAX_BACKOFF_MS, jitter=self.rand)
+                                  max_backoff_ms=MAX_BACKOFF_MS, jitter=self.rand,
+                                  spread_ms=self.session.spread_ms)
         self.state = "refresh"
         self._refresh_action(now, self.grant.start(now))
 

@@ -119,7 +119,9 @@ class SignIn:
         if tokens.get("id_token"):
             jwks = self.endpoints.jwks(now, refetch=False)  # may fetch (one exchange)
             try:
-                claims = jwt.validate_id_token(tokens["id_token"], jwks, self.endpoints.issuer,
+                # `iss` must equal the issuer discovery published (Auth0 adds a trailing "/").
+                issuer = self.endpoints.get("issuer") or self.endpoints.issuer
+                claims = jwt.validate_id_token(tokens["id_token"], jwks, issuer,
                                                self.cfg["client_id"], self.clock.time())
             except TokenError as e:
                 if e.reason == "clock_unset":

@@ -109,6 +109,8 @@ def main():
     t["wrong_aud"] = sign(k1, "k1", claims(aud="someOtherClient"))
     t["aud_list_ok"] = sign(k1, "k1", claims(aud=["https://api.example.com", CLIENT_ID], azp=CLIENT_ID))
     t["aud_list_bad"] = sign(k1, "k1", claims(aud=["https://api.example.com", "someOtherClient"]))
+    t["aud_list_no_azp"] = sign(k1, "k1", claims(aud=["https://api.example.com", CLIENT_ID]))
+    t["aud_list_of_one"] = sign(k1, "k1", claims(aud=[CLIENT_ID]))
     t["azp_mismatch"] = sign(k1, "k1", claims(azp="someOtherClient"))
     t["expired"] = sign(k1, "k1", claims(iat=NOW - 7200, exp=NOW - 301))
     t["expired_within_skew"] = sign(k1, "k1", claims(iat=NOW - 7200, exp=NOW - 299))

@@ -300,6 +300,81 @@ def test_garbage_instead_of_http_is_a_bad_response(client, peers, certdir):
     assert_error(out, "TransportError", "bad_response")
 
 
+def test_a_status_line_that_is_not_text_is_a_bad_response(client, peers, certdir):
+    peer = peers()
+    peer.script.append(raw(b"HTTP/1.\xff 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+    out = client.new(ca_file=ca(certdir)).get(peer.url())
+    assert_error(out, "TransportError", "bad_response")
+
+
+@pytest.mark.parametrize("digits", ["\u0662", "\uff12", "\u00b2", "\u2082", "+2", "0x2"])
+def test_a_content_length_of_anything_but_ascii_digits_is_a_bad_response(client, peers, certdir, digits):
+    # CPython's str.isdigit() takes Arabic-Indic, full-width, superscript and subscript twos, and
+    # int() reads the first two as 2: the body below is two bytes, so only the check can tell.
+    peer = peers()
+    peer.script.append(raw(b"HTTP/1.1 200 OK\r\nContent-Length: " + digits.encode() + b"\r\n\r\nok"))
+    out = client.new(ca_file=ca(certdir)).get(peer.url())
+    assert_error(out, "TransportError", "bad_response")
+
+
+_NAME = b"0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def flood(n):
+    """n distinct tiny header lines with no value ("0:", ..., "zz:", "000:", ...)."""
+    names = [bytes([c]) for c in _NAME] + [bytes([a, b]) for a in _NAME for b in _NAME]
+    names += [bytes([a, b, c]) for a in _NAME for b in _NAME for c in _NAME][:max(0, n - len(names))]
+    return b"".join(name + b":\r\n" for name in names[:n])
+
+
+def test_a_flood_of_tiny_headers_is_too_large(client, peers, certdir):
+    # 2,379 headers in 12.9 KB: under the 8 KB byte cap when the CRLFs go uncounted, yet a
+    # dict of 2,379 entries (about 200 KB of heap on MicroPython).
+    peer = peers()
+    peer.script.append(raw(b"HTTP/1.1 200 OK\r\n" + flood(2379) + b"Content-Length: 2\r\n\r\nok"))
+    out = client.new(ca_file=ca(certdir)).get(peer.url())
+    assert_error(out, "TransportError", "too_large")
+
+
+def test_headers_are_counted_with_their_line_endings(client, peers, certdir):
+    # 62 lines of 8,312 bytes, 8,436 with their CRLFs: over max_header only when CRLFs count.
+    peer = peers()
+    peer.script.append(raw(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%03d: %s\r\n" % (i, b"v" * 131) for i in range(60))
+                           + b"Content-Length: 2\r\n\r\nok"))
+    out = client.new(ca_file=ca(certdir), max_header=8400).get(peer.url())
+    assert_error(out, "TransportError", "too_large")
+
+
+def test_sixty_four_headers_pass_and_one_more_is_too_many(client, peers, certdir):
+    peer = peers()
+    peer.script += [raw(b"HTTP/1.1 200 OK\r\n" + flood(63) + b"Content-Length: 2\r\n\r\nok", close=False),
+                    raw(b"HTTP/1.1 200 OK\r\n" + flood(64) + b"Content-Length: 2\r\n\r\nok")]
+    client.new(ca_file=ca(certdir))
+    out = client.get(peer.url())
+    assert out["status"] == 200 and len(out["headers"]) == 64
+    assert_error(client.get(peer.url()), "TransportError", "too_large")
+
+
+def test_interim_responses_share_the_header_budget(client, peers, certdir):
+    # An endless run of "100 Continue" heads must not hold the device until the timeout.
+    peer = peers()
+    peer.script.append(raw(b"HTTP/1.1 100 Continue\r\nX: 1\r\n\r\n" * 3000 + b"HTTP/1.1 200 OK\r\n\r\n"))
+    out = client.new(ca_file=ca(certdir)).get(peer.url())
+    assert_error(out, "TransportError", "too_large")
+
+
+def test_a_header_flood_fails_cleanly_in_a_small_heap(peers):
+    """The flood against the transport on MicroPython in a 96 KiB heap (plain http on loopback,
+    so no TLS state shares the heap): too_large, not a MemoryError."""
+    peer = peers(None)
+    peer.script.append(raw(b"HTTP/1.1 200 OK\r\n" + flood(2379) + b"Content-Length: 2\r\n\r\nok"))
+    runner = OnMicroPython(heap="96k")
+    try:
+        out = Client(runner).new().get(peer.url(host="127.0.0.1"))
+    finally:
+        runner.stop()
+    assert_error(out, "TransportError", "too_large")
+
 # -- failures -------------------------------------------------------------------------------
 
 def test_read_timeout(client, peers, certdir):

@@ -8,8 +8,8 @@
 # Certificates and host names are always verified (no CA -> TLSError, never CERT_NONE).
 # One connection at a time, kept alive per scheme/host/port (an ESP32 affords one TLS
 # session, and a handshake costs seconds there). Reads go through one preallocated
-# buffer; bodies are capped at max_body and headers at max_header, and nothing past a
-# cap is buffered. Exception details name the host at most, never a path, header
+# buffer; bodies are capped at max_body, the head at max_header bytes and MAX_HEADERS
+# lines, and nothing past a cap is buffered. Exception details name the host at most, never a path, header
 # value or body, so no token can leak through an error.
 #
 # deviceflow.tlsconf loads the CAs, makes the verifying context and maps failures to errors.
@@ -55,8 +55,19 @@ def tls_error(e, host):
 
 
 BUFFER_SIZE = 1024  # the read buffer; also the longest status line accepted
+MAX_HEADERS = 64  # header lines per response (interim heads included): each costs a dict entry
 SMALL_BODY = 2048  # request bodies up to this size go out with the head in one write
 _OWN_HEADERS = ("host", "content-length", "transfer-encoding", "connection")
+
+
+def _ascii_digits(s):
+    """True for a non-empty str or bytes of ASCII 0-9 only."""
+    if not s:
+        return False
+    for c in s:
+        if c not in b"0123456789" if isinstance(c, int) else c not in "0123456789":
+            return False
+    return True
 
 
 class Response:
@@ -290,7 +301,7 @@ class Transport:
             body, framed = self._read_chunked(), True
         elif "content-length" in headers:
             n = headers["content-length"].strip()
-            if not n.isdigit():
+            if not n or len(n) > 9 or not _ascii_digits(n):  # str.isdigit() takes any script's digits
                 raise TransportError("bad_response", "invalid content-length")
             n = int(n)
             if n > self.max_body:
@@ -368,23 +379,29 @@ class Transport:
             self._end += n
 
     def _read_head(self):
+        # Bytes (CRLFs included) and lines are counted over the whole head, interim 1xx heads
+        # too: 2,000 tiny headers fit in 8 KB but would cost ~200 KB of dict on a device.
+        total = lines = 0
         while True:
             line = self._line()
             parts = line.split(b" ", 2) if line else ()
-            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or len(parts[1]) != 3 \
-                    or not parts[1].isdigit():
+            if len(parts) < 2 or len(parts[0]) != 8 or not parts[0].startswith(b"HTTP/1.") \
+                    or not _ascii_digits(parts[0][7:]) or len(parts[1]) != 3 or not _ascii_digits(parts[1]):
                 raise TransportError("bad_response", "not an HTTP/1.x status line")
             status, version = int(parts[1]), parts[0].decode()
             headers = {}
-            total = len(line)
+            total += len(line) + 2
             while True:
                 line = self._line()
+                if line == b"":
+                    break
+                lines += 1
+                if lines > MAX_HEADERS:
+                    raise TransportError("too_large", "more than %d response header lines" % MAX_HEADERS)
                 if line is None:
                     total += BUFFER_SIZE
-                elif not line:
-                    break
                 else:
-                    total += len(line)
+                    total += len(line) + 2
                     if line[0] not in (32, 9):  # folded continuation lines are ignored
                         c = line.find(b":")
                         if c <= 0:
@@ -449,7 +466,7 @@ class Transport:
             line = self._line()
             if line == b"":
                 return out.join()
-            total += BUFFER_SIZE if line is None else len(line)
+            total += BUFFER_SIZE if line is None else len(line) + 2
             if total > self.max_header:
                 raise TransportError("too_large", "response trailers are over %d bytes" % self.max_header)
 

@@ -142,6 +142,9 @@ def _number(claims, name):
 def validate_id_token(token, jwks, issuer, client_id, now, skew_s=300, algs=("RS256",)):
     """Check an ID token and return its claims.
 
+    issuer: the exact `iss` expected, i.e. the `issuer` discovery published when discovery was
+    used (Auth0 publishes "https://tenant/" for a configured "https://tenant").
+
     Raises TokenError with reason 'malformed', 'alg', 'unknown_kid' (re-fetch the JWKS once),
     'signature', 'iss', 'aud', 'azp', 'clock_unset', 'exp' or 'iat'. The checks run in that
     order, so 'clock_unset' (now is None) means every check that does not need the date
@@ -182,8 +185,10 @@ def validate_id_token(token, jwks, issuer, client_id, now, skew_s=300, algs=("RS
         aud_ok = False
     if not aud_ok:
         raise TokenError("aud", "audience does not contain this client")
-    if "azp" in claims and claims["azp"] != client_id:
-        raise TokenError("azp", "authorized party is another client")
+    # Core 3.1.3.7 items 4-5: a token for several audiences must name the party it was issued to.
+    if "azp" in claims or (isinstance(aud, list) and len(aud) > 1):
+        if claims.get("azp") != client_id:
+            raise TokenError("azp", "authorized party missing or another client")
 
     exp = _number(claims, "exp")
     iat = _number(claims, "iat")

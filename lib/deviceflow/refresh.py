@@ -20,7 +20,7 @@ _TERMINAL = ("invalid_grant", "invalid_client", "unauthorized_client")
 
 class RefreshGrant:
     def __init__(self, ticks, client_id, token_endpoint, refresh_token, extra_params=None,
-                 max_backoff_ms=300000, jitter=None):
+                 max_backoff_ms=300000, jitter=None, spread_ms=0):
         self.ticks = ticks
         self.client_id = client_id
         self.token_endpoint = token_endpoint
@@ -28,6 +28,7 @@ class RefreshGrant:
         self.extra_params = extra_params
         self.max_backoff_ms = max_backoff_ms
         self.jitter = jitter
+        self.spread_ms = spread_ms  # a failure the provider caused retries a spread later (backoff_ms)
         self.state = "idle"  # 'idle', 'refreshing', 'waiting', 'done', 'failed'
         self.failures = 0
         self.result = None
@@ -50,9 +51,12 @@ class RefreshGrant:
         self.result = None
         return self._request()
 
-    def _retry(self, now, retry_after):
+    def _retry(self, now, retry_after, spread=True):
+        """spread=False for a rate limit (429): the provider is up and says when; only an outage
+        (5xx, no answer, an error page) sends the device back into the fleet's spread."""
         self.failures += 1
-        delay = backoff_ms(RETRY_BASE_MS, self.failures, self.max_backoff_ms, self.jitter, retry_after)
+        delay = backoff_ms(RETRY_BASE_MS, self.failures, self.max_backoff_ms, self.jitter, retry_after,
+                           self.spread_ms if spread else 0)
         self._due = self.ticks.ticks_add(now, delay)
         self.state = "waiting"
         return Wait(self._due, "backoff")
@@ -79,7 +83,8 @@ class RefreshGrant:
         if code in _TERMINAL:
             return self._fail(terminal(code, desc, self._refresh_token))
         if code in TRANSIENT_ERRORS or code == "slow_down" or status == 429 or status >= 500:
-            return self._retry(now, retry_after)
+            limited = status == 429 or code in ("too_many_requests", "slow_down")
+            return self._retry(now, retry_after, not limited)
         if code:
             return self._fail(terminal(code, desc, self._refresh_token))
         if status != 200:

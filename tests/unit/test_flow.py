@@ -531,3 +531,61 @@ def test_an_error_code_echoing_the_device_code_never_becomes_the_reason():
     a = flow.on_response(clock.now, 400, JSON, js({"error": DEVICE_CODE}))
     assert a.kind == "failed" and a.reason == "unknown_error"
     assert DEVICE_CODE not in repr(a) and DEVICE_CODE not in a.description
+
+
+# ---- the retry schedule a fleet sees (backoff_ms; tools/fleet.py measures the fleet) ----------
+
+def test_backoff_without_a_spread_doubles_with_full_jitter_up_to_the_cap():
+    from deviceflow.actions import backoff_ms
+    assert [backoff_ms(5000, f, 300000) for f in (1, 2, 3, 6, 7, 20)] == [10000, 20000, 40000, 300000, 300000, 300000]
+    assert backoff_ms(5000, 3, 300000, lambda: 0.5) == 20000
+    assert backoff_ms(5000, 3, 300000, lambda: 0.0) == 5000  # never below the floor
+
+
+def test_a_spread_sends_every_retry_back_into_the_spread_window():
+    from deviceflow.actions import backoff_ms
+    spread = 1000000  # refresh_spread_s 1000: a 10,000-device fleet at a third of 30/s
+    for failures in (1, 2, 5, 30):
+        for draw in (0.0, 0.25, 0.5, 0.999):
+            wait = backoff_ms(5000, failures, 300000, lambda: draw, None, spread)
+            assert 900000 <= wait <= 1100000, (failures, draw, wait)
+    assert backoff_ms(5000, 1, 300000, lambda: 0.0, None, spread) == 900000
+    assert backoff_ms(5000, 1, 300000, lambda: 0.5, None, spread) == 1000000
+    # A spread shorter than the exponential backoff leaves the backoff as it was.
+    assert backoff_ms(5000, 9, 300000, lambda: 0.999, None, 10000) == 299700
+
+
+def test_retry_after_is_a_floor_with_jitter_on_top():
+    from deviceflow.actions import MAX_WAIT_MS, backoff_ms
+    assert backoff_ms(5000, 1, 300000, None, 60000) == 60000  # no jitter source: exactly
+    waits = [backoff_ms(5000, 1, 300000, lambda: d, 60000) for d in (0.0, 0.5, 0.999)]
+    assert waits == [60000, 75000, 89970]  # a fleet told "60" comes back over 30 s, not in one
+    assert backoff_ms(5000, 1, 300000, lambda: 0.999, 10 ** 12) == MAX_WAIT_MS
+
+
+def test_a_refresh_turned_away_by_an_outage_retries_a_spread_later_a_rate_limit_sooner():
+    from deviceflow.refresh import RefreshGrant
+    clock = ManualClock(start=TICKS_PERIOD - 1000)
+    grant = RefreshGrant(clock, "client-123", TOKEN_URL, "rt-SECRET", jitter=lambda: 0.5, spread_ms=1000000)
+    grant.start(clock.now)
+    outages = ((503, {"content-type": "text/html"}, b"<html>down</html>"),
+               (500, JSON, js({"error": "server_error"})),
+               (200, JSON, js({"error": "temporarily_unavailable"})),
+               (502, {}, b"Bad Gateway"))
+    for status, headers, body in outages:
+        a = grant.on_response(clock.now, status, headers, body)
+        assert a.kind == "wait" and clock.ticks_diff(a.until, clock.now) == 1000000, status
+        clock.now = a.until
+        assert grant.next_action(clock.now).kind == "send"
+    a = grant.on_transport_error(clock.now, "timeout")
+    assert clock.ticks_diff(a.until, clock.now) == 1000000
+    clock.now = a.until
+    grant.next_action(clock.now)
+    # 429: the provider is up and counting; its Retry-After (2 s, jittered) and the exponential
+    # backoff decide, not the spread.
+    a = grant.on_response(clock.now, 429, {"retry-after": "2"}, js({"error": "too_many_requests"}))
+    assert clock.ticks_diff(a.until, clock.now) == 300000 // 2  # 6 failures: the 300 s cap, jitter 0.5
+    fresh = RefreshGrant(clock, "client-123", TOKEN_URL, "rt-SECRET", jitter=lambda: 0.5, spread_ms=1000000)
+    fresh.start(clock.now)
+    a = fresh.on_response(clock.now, 429, {"retry-after": "2"}, js({"error": "too_many_requests"}))
+    assert clock.ticks_diff(a.until, clock.now) == 5000  # the first 429: 0.5 x 10 s

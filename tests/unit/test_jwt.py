@@ -148,6 +148,20 @@ def test_token_without_kid_is_checked_against_every_key():
 
 def test_audience_list_containing_client_is_accepted():
     assert F.CLIENT_ID in validate("aud_list_ok")["aud"]
+    assert validate("aud_list_of_one")["aud"] == [F.CLIENT_ID]  # one audience: azp not needed
+
+
+def test_several_audiences_without_azp_are_refused():
+    # OIDC Core 3.1.3.7 items 4-5: with several audiences, azp says which client the token is for.
+    assert reason("aud_list_no_azp") == "azp"
+
+
+def test_iss_must_equal_the_issuer_exactly():
+    # The caller passes the issuer discovery published (Auth0: with the trailing slash); the
+    # configured spelling is the caller's business (firmware/signin.py), not a tolerance here.
+    assert F.ISSUER.endswith("/")
+    e = raises(TokenError, validate_id_token, F.TOKENS["valid"], JWKS_, F.ISSUER.rstrip("/"), F.CLIENT_ID, F.NOW)
+    assert e.reason == "iss"
 
 
 def test_skew_allowance_accepts_edges():
@@ -165,6 +179,7 @@ def test_each_broken_rule_has_its_own_reason():
         "wrong_iss": "iss",
         "wrong_aud": "aud",
         "aud_list_bad": "aud",
+        "aud_list_no_azp": "azp",
         "azp_mismatch": "azp",
         "expired": "exp",
         "no_exp": "exp",

@@ -134,3 +134,72 @@ def test_token_set_rejects_missing_access_token_and_non_bearer():
     assert "token_type" in raises(ReplyError, token_set, {"access_token": "a"}).detail
     e = raises(ReplyError, token_set, {"access_token": "a", "token_type": "mac"})
     assert e.reason == "bad_reply" and "bearer" in e.detail
+
+
+# MicroPython's json module accepts all of these (a missing comma or colon, a doubled or trailing
+# comma, a leading zero, an unknown escape, and even drops "y" from {"a": "x" "y"}): a reply cut
+# or garbled on the way must not be read as something the server never sent.
+GARBLED = (b'{"a" 1}', b'{"a":1 "b":2}', b'{"a":1,}', b'{"a":1,,"b":2}', b'{,"a":1}', b'{"a"::1}',
+           b'{"a":01}', b'{"a":"x" "y"}', b'{"a":1 2}', b'{"a":"\\q"}', b'{"a":[1,]}', b'{"a":[1 2]}',
+           b'{"a":-}', b'{"a":1.}', b'{"a":.5}', b'{"a":1e}', b'{"a":tru}', b'{"a":nul}', b'{"a":1}}',
+           b'{"a":[1}', b'{"a":{"b":1]}', b'{"a":"\\u12G4"}', b'{"a":1} {"b":2}')
+
+
+def test_garbled_json_is_a_bad_reply_on_every_runtime():
+    for body in GARBLED:
+        assert "JSON" in bad(JSON, body), body
+
+
+def test_garbled_token_replies_are_never_tokens():
+    for body in (b'{"access_token" "at-1", "token_type" "Bearer"}',
+                 b'{"access_token": "at-1" "token_type": "Bearer", "expires_in": 3600}',
+                 b'{"access_token": "at-1", "token_type": "Bearer", "expires_in": 36 00}',
+                 b'{"access_token": "at-1", "token_type": "Bearer",, "refresh_token": "rt"}'):
+        bad(JSON, body)
+
+
+def test_well_formed_json_of_every_kind_is_read():
+    body = (b' {"s": "caf\\u00e9 \\"q\\" \\\\ \\/ \\b\\f\\n\\r\\t", "n": [0, -1, 2.5, -0.5e-3, 1E+2, 10],'
+            b' "l": [true, false, null, [], {}, [[{"x": []}]]], "e": "", "k\\u0041": {"d": {"e": 1}}}\r\n')
+    r = parse_reply(JSON, body)
+    assert r["s"] == 'caf\u00e9 "q" \\ / \b\f\n\r\t' and r["n"] == [0, -1, 2.5, -0.0005, 100.0, 10]
+    assert r["l"] == [True, False, None, [], {}, [[{"x": []}]]] and r["e"] == "" and r["kA"] == {"d": {"e": 1}}
+
+
+def test_json_nested_too_deep_is_a_bad_reply():
+    bad(JSON, b'{"a":' + b"[" * 40 + b"]" * 40 + b"}")
+
+
+GOOD = {"access_token": "eyJ.a-b_c~d+e/f=", "token_type": "bearer"}
+
+
+def with_(**kw):
+    r = dict(GOOD)
+    r.update(kw)
+    return r
+
+
+def test_token_set_takes_numbers_that_are_numbers():
+    assert token_set(with_(expires_in=3600))["expires_in"] == 3600
+    assert token_set(with_(expires_in=3600.0))["expires_in"] == 3600
+    assert token_set(with_(expires_in="3599"))["expires_in"] == 3599  # form replies; Azure AD v1 in JSON
+    assert token_set(with_(expires_in=None))["expires_in"] is None
+    for wrong in (True, False, "3600s", "", -1, -0.5, [3600], {"s": 3600}, 1e300, float("nan")):
+        e = raises(ReplyError, token_set, with_(expires_in=wrong))
+        assert e.reason == "bad_reply" and "expires_in" in e.detail, wrong
+
+
+def test_token_set_takes_strings_that_are_strings():
+    for name in ("refresh_token", "id_token", "scope"):
+        for wrong in (1, True, ["x"], {"x": 1}):
+            e = raises(ReplyError, token_set, with_(**{name: wrong}))
+            assert name in e.detail, (name, wrong)
+    for wrong in (1, True, ["Bearer"]):
+        raises(ReplyError, token_set, with_(token_type=wrong))
+
+
+def test_an_access_token_must_be_visible_ascii_without_spaces():
+    # RFC 6750 2.1: it goes into "Authorization: Bearer <token>" as it is.
+    for wrong in ("", " ", "at 1", "at\t1", "at\x001", "at\u00e91", "at\r\n1", 7, ["at"]):
+        e = raises(ReplyError, token_set, with_(access_token=wrong))
+        assert "access_token" in e.detail, wrong
