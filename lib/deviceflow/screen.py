@@ -141,14 +141,21 @@ def _text_pages(W, H, uri, code, line, gap):
     if col is not None and len(col[2]) == len(wrap(uri, cols, _URI_BREAKS)) and col[3][1] != 1:
         return (("text", col),)
     lines = wrap(uri, cols, _URI_BREAKS)
-    label = (len(lines) + 1) * line <= H
-    uri_page = ("uri", fit_lines(lines, H // line - (1 if label else 0), cols), label)
-    for label, countdown in ((True, True), (False, True), (False, False)):
-        used = (line + gap if label else 0) + (gap + line if countdown else 0)
-        fit = code_fit(code, W - 4, H - used) if used < H else None
-        if fit is not None:
-            return (uri_page, ("code", fit, label, countdown))
-    return (uri_page, ("code", code_fit(code, W - 4, 1 << 16) or ([code[:cols]], 0), False, False))
+    per = max(1, H // line)
+    if len(lines) < per:  # "Go to" above the URI
+        pages = (("uri", lines, True),)
+    else:  # a URI too long for one page goes on as many as it takes, never cut
+        pages = tuple(("uri", lines[i:i + per], False) for i in range(0, len(lines), per))
+    best = None
+    for countdown in (True, False):  # the countdown stays unless it makes the code tiny
+        for label in (True, False):  # "Enter code" above it unless that makes the code smaller
+            used = (line + gap if label else 0) + (gap + line if countdown else 0)
+            fit = code_fit(code, W - 4, H - used) if used < H else None
+            if fit is not None and (best is None or fit[1] > best[1][1]):
+                best = ("code", fit, label, countdown)
+        if best is not None and (best[1][1] >= 2 or best[1][1] == 0):
+            break
+    return pages + ((best or ("code", ([code[:cols]], 0), False, False)),)
 
 
 class CodeScreen:
@@ -408,13 +415,17 @@ def draw_message(surface, kind, detail=None):
         if whole or k <= 1 or hmax < 8:
             break
         hmax = title_h - 1
+    if not whole and H < 48:  # a 128x32 strip: the words matter more than the title
+        lines, k, title_h = (), 0, -2 * gap
+        text, whole = _body(kind, body, detail, w // 8, H // line)
     total = title_h + 2 * gap + len(text) * line
     y = max(0, (H - total) // 2)
     surface.fill_rect(0, 0, W, H, light)
     for ln in lines if k else ():
         font.draw(surface, ln, (W - font.text_width(ln, k)) // 2, y, k, dark)
         y += 8 * k
-    y += 2 * gap - k
+    if lines:
+        y += 2 * gap - k
     for ln in text:
         surface.text(ln, margin, y, dark)
         y += line

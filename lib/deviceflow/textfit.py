@@ -128,8 +128,9 @@ def split_code(code):
 
 
 def code_fit(code, w, budget):
-    """(lines, scale) of the biggest user code that fits w x budget; scale 0
-    means the surface's 8x8 text (for characters the font lacks). None: no fit."""
+    """(lines, scale) of the biggest user code that fits w x budget, broken only between the
+    groups of its mask; scale 0 means the surface's 8x8 text (for characters the font lacks).
+    None: no fit."""
     best = None
     if font.covers(code):
         for lines in split_code(code):
@@ -141,7 +142,7 @@ def code_fit(code, w, budget):
                 k -= 1
             if k > 0 and (best is None or k > best[1]):
                 best = (lines, k)
-    if best is None:
+    if best is None and not font.covers(code):  # a code the font cannot draw: 8x8 text, wrapped
         lines = wrap(code, w // 8, "-")
         if lines and len(lines) * 9 - 1 <= budget:
             best = (lines, 0)
