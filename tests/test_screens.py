@@ -186,6 +186,9 @@ def test_committed_docs_screens_match_the_code():
         got = Image.open(path).convert("RGB")
         assert got.size == want.size and got.tobytes() == want.tobytes(), path
     assert set(n for n in os.listdir(docs) if n.endswith(".png")) == made  # no stale pictures
+    with open(os.path.join(ROOT, "docs", "SCREENS.md")) as f:
+        gallery = f.read()
+    assert all("(screens/%s)" % n in gallery for n in made)  # the gallery shows every one
 
 
 # ---- every display class x verification_uri_complete of 40 to 120 bytes x tenant code formats ----
