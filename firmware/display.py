@@ -82,6 +82,8 @@ class Display:
             self._draw_page(now)
             self._show()
             return
+        if cs is not None and len(cs.pages) > 1 and self._countdown_step > 1:
+            return  # e-paper with pages: each turn redraws the countdown; one refresh a minute
         left = self._seconds_left(now)
         if self._last_second is not None and self._last_second - left < self._countdown_step:
             return
