@@ -12,6 +12,10 @@
 # Layouts adapt to the surface size: landscape puts the QR at the left with the
 # text in a column to its right, portrait puts the QR on top. The QR gets the
 # largest whole number of pixels per module that still leaves the user code big.
+# When QR and text do not fit together (CodeScreen), the code screen has pages
+# the app shows in turn: the QR alone with its quiet zone, then the text. The QR
+# is encoded here only (ECC M, or L when only L fits), never bigger than the
+# screen can show; text alone when no QR fits at all.
 #
 # Text fitting (wrapping, scrubbing, code and title scales) lives in deviceflow.textfit;
 # printable, scrub, wrap, display_uri and countdown_text stay importable from here.
@@ -155,7 +159,7 @@ def _text_pages(W, H, uri, code, line, gap):
                 best = ("code", fit, label, countdown)
         if best is not None and (best[1][1] >= 2 or best[1][1] == 0):
             break
-    return pages + ((best or ("code", ([code[:cols]], 0), False, False)),)
+    return pages + ((best or ("code", (wrap(code, cols, "- "), 0), False, False)),)
 
 
 class CodeScreen:
