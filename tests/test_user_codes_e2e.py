@@ -8,9 +8,7 @@ import pytest
 import device
 from device import Device, decode_qr, screen_frames
 from stubctl import start_stub
-from test_screens import _find
-
-from deviceflow import font  # noqa: F401  (sys.path set up by test_screens)
+from test_screens import _find  # font template search in a picture
 
 SIZES = {"oled_128x32": (128, 32), "oled_128x64": (128, 64), "tft_240x135": (240, 135),
          "epaper_200x200": (200, 200), "epaper_296x128": (296, 128)}

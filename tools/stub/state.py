@@ -13,7 +13,6 @@ from urllib.parse import quote
 from . import providers, usercode
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-BASE20 = usercode.CHARSETS["base20"]
 SLOW_DOWN_TOLERANCE = 0.9   # a poll sooner than 90% of the interval is "too fast"
 LOG_LIMIT = 10000
 
@@ -48,11 +47,6 @@ TENANT_LOG_LIMIT = 1000
 
 def _err(status, error, description):
     return status, {"error": error, "error_description": description}
-
-
-def normalize_user_code(text, charset="base20"):
-    """What a person typed -> the code's characters (case, spaces and dashes forgiven), or None."""
-    return usercode.key(text, charset)
 
 
 class Authority:
