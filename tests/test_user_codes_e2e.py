@@ -87,3 +87,19 @@ def test_wrong_client_id_is_an_fdeaz(stub, tmp_path):
     dev.wait_for("error", reason="invalid_client")
     logs = stub.tenant_logs()
     assert [e["type"] for e in logs] == ["fdeaz"] and logs[0]["client_id"] == "not-this-tenants-client"
+
+
+def test_make_run_ends_with_the_tenant_log_table():
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run([sys.executable, os.path.join(root, "tools", "run_demo.py"), "--once"], cwd=root,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    tail = p.stderr[p.stderr.index("\nsummary:"):]
+    lines = tail.split("\n")
+    at = lines.index("tenant logs (Auth0 event codes):")
+    row = lines[at + 1].split()
+    assert re.match(r"^\d\d:\d\d:\d\d$", row[0]) and row[1:3] == ["sede", "demo-device-client"], lines[at:]
