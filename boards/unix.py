@@ -8,8 +8,10 @@ from deviceflow.board import Board
 from deviceflow.term_display import TerminalDisplay
 
 NAME = "MicroPython Unix port (terminal)"
-SIZES = {"oled_128x64": (128, 64, 1), "tft_135x240": (135, 240, 16),
-         "tft_320x240": (320, 240, 16), "epaper_250x122": (250, 122, 1)}
+SIZES = {"oled_128x64": (128, 64, 1), "oled_128x32": (128, 32, 1), "tft_135x240": (135, 240, 16),
+         "tft_240x135": (240, 135, 16), "tft_240x240": (240, 240, 16), "tft_320x240": (320, 240, 16),
+         "epaper_250x122": (250, 122, 1), "epaper_200x200": (200, 200, 1),
+         "epaper_296x128": (296, 128, 1)}
 
 
 def build(machine=None):

@@ -3,8 +3,15 @@
 # then only the countdown once a second (a full TFT redraw is slow and an
 # e-paper one takes seconds). Every screen change is also logged as
 # `event=screen`, so the state is visible without a display.
+#
+# When the QR and the text do not fit side by side (a 128x32 OLED, a long host
+# name on 128x64), the code screen has pages shown in turn: a few seconds each,
+# at most one a minute on e-paper. The QR is encoded in one place, the layout
+# (deviceflow.screen.CodeScreen), which falls back to text when no QR fits.
 from deviceflow import screen as layouts
-from deviceflow.phase import drop
+
+PAGE_MS = 5000
+SLOW_PAGE_MS = 60000
 
 
 class Display:
@@ -19,7 +26,12 @@ class Display:
         self._phase = 0
         self.current = None
         # e-paper cannot refresh every second: only redraw the countdown each minute there.
-        self._countdown_step = 60 if getattr(surface, "slow_refresh", False) else 1
+        slow = getattr(surface, "slow_refresh", False)
+        self._countdown_step = 60 if slow else 1
+        self._page_ms = SLOW_PAGE_MS if slow else PAGE_MS
+        self._screen = None  # the planned code screen (deviceflow.screen.CodeScreen)
+        self._page = 0
+        self._page_at = 0
 
     def _show(self):
         show = getattr(self.surface, "show", None)
@@ -28,6 +40,7 @@ class Display:
 
     def message(self, kind, detail=None):
         self.code_shown = False
+        self._screen = None
         if self.current == (kind, detail):
             return
         self.current = (kind, detail)
@@ -37,18 +50,23 @@ class Display:
         self._show()
 
     def code(self, action, now):
-        matrix = _encode_qr(action.verification_uri_complete or action.verification_uri)
+        s = self.surface
+        self._screen = layouts.CodeScreen(s.width, s.height, action.user_code, action.verification_uri,
+                                          action.verification_uri_complete)
         self._expires_at = action.expires_at
-        left = self._seconds_left(now)
-        self._rect = layouts.draw_code_screen(self.surface, action.user_code, action.verification_uri,
-                                              action.verification_uri_complete, left, matrix)
-        del matrix
+        self._page = 0
+        self._page_at = now
+        self._draw_page(now)
         self.code_shown = True
         self.current = ("code", action.user_code)
-        self._last_second = left
         if self.log:
-            self.log.event("screen", kind="code")
+            self.log.event("screen", kind="code", pages=len(self._screen.pages))
         self._show()
+
+    def _draw_page(self, now):
+        left = self._seconds_left(now)
+        self._rect = self._screen.draw(self.surface, left, self._page)
+        self._last_second = left
 
     def _seconds_left(self, now):
         return max(0, self.clock.ticks_diff(self._expires_at, now) // 1000)
@@ -57,6 +75,15 @@ class Display:
         """Refresh the countdown when its displayed value changes."""
         if not self.code_shown or self._rect is None:
             return
+        cs = self._screen
+        if cs is not None and len(cs.pages) > 1 and self.clock.ticks_diff(now, self._page_at) >= self._page_ms:
+            self._page = (self._page + 1) % len(cs.pages)
+            self._page_at = now
+            self._draw_page(now)
+            self._show()
+            return
+        if cs is not None and len(cs.pages) > 1 and self._countdown_step > 1:
+            return  # e-paper with pages: each turn redraws the countdown; one refresh a minute
         left = self._seconds_left(now)
         if self._last_second is not None and self._last_second - left < self._countdown_step:
             return
@@ -69,23 +96,3 @@ class Display:
             self._phase += 1
             layouts.draw_poll_indicator(self.surface, self._rect, self._phase)
             self._show()
-
-
-_LAYOUT_MODULES = ("deviceflow.screen", "deviceflow.textfit", "deviceflow.font")
-
-
-def _encode_qr(uri):
-    """The QR matrix of uri. The encoder is the largest code of the sign-in: while it runs,
-    the layout code is dropped (it is loaded again to draw), and once it is done the encoder
-    goes, so the heap holds one of them at a time (deviceflow/phase.py)."""
-    global layouts
-    layouts = None
-    drop(*_LAYOUT_MODULES)
-    from deviceflow import qr
-
-    try:
-        return qr.encode(uri, "M")
-    finally:
-        del qr
-        drop("deviceflow.qr", "deviceflow.qr_tables")
-        from deviceflow import screen as layouts

@@ -94,6 +94,10 @@ class Stub:
 
     # ---- control ----------------------------------------------------------------------------
 
+    def tenant_logs(self):
+        """Auth0 tenant log events the stub recorded: [{date, type, client_id, description}]."""
+        return self._control("GET", "/_stub/logs")[1]
+
     def configure(self, **settings):
         """Merge settings into the running stub; returns the full settings."""
         return self._control("POST", "/_stub/config", settings)[1]

@@ -284,3 +284,14 @@ def test_automatic_mask_has_the_lowest_penalty():
         scores = [_reference_penalty(_before_format_info(qr.encode(data, ecc, version=chosen.version, mask=m)))
                   for m in range(8)]
         assert chosen.mask == scores.index(min(scores)), (k, chosen.mask, scores)
+
+
+def test_max_version_caps_the_symbol_a_screen_can_show():
+    # deviceflow.screen asks for nothing bigger than fits the display: the smallest version
+    # that holds the data, or ValueError (never a huge symbol built only to be thrown away).
+    data = b"https://example-tenant.us.auth0.com/activate?user_code=WDJB-MJHT"
+    assert qr.encode(data, "M", max_version=9).version == qr.encode(data, "M").version == 5
+    with pytest.raises(ValueError):
+        qr.encode(data, "M", max_version=4)
+    got = _decode(_image(4, qr.encode(data, "L", max_version=4).modules))
+    assert got.bytes == data and got.extra["ECLevel"] == "L"

@@ -6,7 +6,8 @@
     make run CONFIG=my-tenant.json    # the same firmware against your real tenant
 
 With the stub, the run signs in, stores the tokens, calls the API, refreshes,
-calls the API again and exits 0 with a summary. State (tokens, caches) lives in
+calls the API again and exits 0 with a summary and the stub's Auth0 tenant log
+events (fdeaz, fdeac, fdecc, fede, sede) as a short table. State (tokens, caches) lives in
 var/demo/state; it is wiped first so every demo shows the whole flow.
 """
 import argparse
@@ -58,10 +59,27 @@ def demo(manual, once):
         print("stub server %s (CA %s); approval by %s" % (stub.url, stub.ca_pem, who), file=sys.stderr)
         rc = run_firmware(path, ["--once"] if once else ["--demo"])
         reqs = stub.requests()
+        logs = stub.tenant_logs()
     polls = sum(1 for r in reqs if r.get("grant_type", "").endswith("device_code"))
     print("\nsummary: exit %d, %d requests to the server, %d token polls; tokens in %s"
           % (rc, len(reqs), polls, os.path.join(base, "state")), file=sys.stderr)
+    print(tenant_log_table(logs), file=sys.stderr)
     return rc
+
+
+def tenant_log_table(logs, limit=12):
+    """The stub's Auth0 tenant log events as a short table (the newest `limit`), as an admin
+    would see them under Monitoring > Logs in the Auth0 dashboard."""
+    lines = ["tenant logs (Auth0 event codes):"]
+    if not logs:
+        return lines[0] + " none"
+    shown = logs[-limit:]
+    if len(logs) > len(shown):
+        lines.append("  ... %d older" % (len(logs) - len(shown)))
+    for e in shown:
+        lines.append("  %s  %-5s  %-20s  %s" % (e["date"][11:19], e["type"], (e["client_id"] or "-")[:20],
+                                               e["description"][:60]))
+    return "\n".join(lines)
 
 
 def main():

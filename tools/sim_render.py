@@ -3,9 +3,13 @@
 # native resolution, then either writes the raw pixels to a file or shows the
 # half-block terminal rendering.
 #
-#   MICROPYPATH=lib micropython tools/sim_render.py DISPLAY SCREEN OUT
-#   MICROPYPATH=lib micropython tools/sim_render.py DISPLAY SCREEN --terminal
-#   MICROPYPATH=lib micropython tools/sim_render.py --list
+#   MICROPYPATH=lib:boards micropython tools/sim_render.py DISPLAY SCREEN OUT
+#   MICROPYPATH=lib:boards micropython tools/sim_render.py DISPLAY SCREEN --terminal
+#   MICROPYPATH=lib:boards micropython tools/sim_render.py --list
+#
+# The code screens can have pages shown in turn (deviceflow.screen.CodeScreen):
+# SCREEN "code@2" is the second page of "code". --list prints the display
+# classes, the screen names, then "DISPLAY SCREEN PAGES" for every code screen.
 #
 # OUT gets one header line "width height depth\n", then width*height bytes, one
 # per pixel in row order: 1 = light (paper), 0 = dark (ink).
@@ -14,16 +18,15 @@ import sys
 from deviceflow import screen
 from deviceflow.term_display import TerminalDisplay
 
-DISPLAYS = {
-    "oled_128x64": (128, 64, 1),
-    "tft_135x240": (135, 240, 16),
-    "tft_320x240": (320, 240, 16),
-    "epaper_250x122": (250, 122, 1),
-}
+from unix import SIZES as DISPLAYS  # the display classes, as the Unix board knows them
 
 USER_CODE = "WDJB-MJHT"
 URI = "https://example-tenant.us.auth0.com/activate"
 URI_COMPLETE = "https://example-tenant.us.auth0.com/activate?user_code=WDJB-MJHT"
+# a tenant with a long host name (the QR and the text no longer fit side by side on 128x64)
+LONG_URI = "https://my-company-production-tenant-name.eu.auth0.com/activate"
+CODES = {"code": (USER_CODE, URI, URI_COMPLETE),
+         "code_long": (USER_CODE, LONG_URI, LONG_URI + "?user_code=" + USER_CODE)}
 
 MESSAGES = (
     ("starting", None),
@@ -40,14 +43,21 @@ MESSAGES = (
     ("error", "Unexpected reply from the server (HTTP 502)."),
 )
 
-SCREENS = ("code",) + tuple(m[0] for m in MESSAGES)
+SCREENS = ("code", "code_long") + tuple(m[0] for m in MESSAGES)
+
+
+def code_screen(display, name):
+    w, h, _ = DISPLAYS[display]
+    code, uri, complete = CODES[name]
+    return screen.CodeScreen(w, h, code, uri, complete)
 
 
 def render(display, name, stream=None):
     w, h, depth = DISPLAYS[display]
     surface = TerminalDisplay(w, h, stream=stream, depth=depth, live=False)
-    if name == "code":
-        rect = screen.draw_code_screen(surface, USER_CODE, URI, URI_COMPLETE, 872)
+    name, _, page = name.partition("@")
+    if name in CODES:
+        rect = code_screen(display, name).draw(surface, 872, int(page or 1) - 1)
         screen.draw_poll_indicator(surface, rect, 1)
     else:
         detail = None
@@ -76,6 +86,9 @@ def main(argv):
     if argv and argv[0] == "--list":
         print(" ".join(sorted(DISPLAYS)))
         print(" ".join(SCREENS))
+        for d in sorted(DISPLAYS):
+            for name in CODES:
+                print(d, name, len(code_screen(d, name).pages))
         return
     if len(argv) != 3:
         print("usage: sim_render.py DISPLAY SCREEN (OUT | --terminal)")

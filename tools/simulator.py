@@ -9,6 +9,7 @@ factor with nearest-neighbour scaling (no smoothing, so every pixel stays sharp)
     python tools/simulator.py --all docs/screens            # every screen x every display
     python tools/simulator.py --display oled_128x64 --screen code --png out.png
     python tools/simulator.py --display oled_128x64 --screen code --terminal
+    python tools/simulator.py --display oled_128x32 --screen code@2 --png p2.png   # page 2
 """
 import argparse
 import os
@@ -25,7 +26,7 @@ DARK = (0, 0, 0)
 
 def _env():
     env = dict(os.environ)
-    env["MICROPYPATH"] = os.path.join(ROOT, "lib")
+    env["MICROPYPATH"] = os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "boards")
     return env
 
 
@@ -38,10 +39,32 @@ def _run(args, capture=True):
     return proc.stdout
 
 
+def _listing():
+    lines = _run(["--list"]).decode().strip().split("\n")
+    pages = {}
+    for ln in lines[2:]:
+        d, name, n = ln.split()
+        pages[(d, name)] = int(n)
+    return lines[0].split(), lines[1].split(), pages
+
+
 def displays_and_screens():
     """([display class names], [screen names]) as the MicroPython side knows them."""
-    lines = _run(["--list"]).decode().split("\n")
-    return lines[0].split(), lines[1].split()
+    displays, screens, _ = _listing()
+    return displays, screens
+
+
+def all_screens():
+    """[(display, screen, file stem)] for every screen of every display: a code screen with
+    pages shown in turn gives one picture a page ("code@2" -> "<display>-code-2")."""
+    displays, screens, pages = _listing()
+    out = []
+    for d in displays:
+        for s in screens:
+            out.append((d, s, "%s-%s" % (d, s)))
+            for p in range(2, pages.get((d, s), 1) + 1):
+                out.append((d, "%s@%d" % (s, p), "%s-%s-%d" % (d, s, p)))
+    return out
 
 
 def render_pixels(display, screen):
@@ -132,15 +155,14 @@ def main(argv=None):
         return 0
     if args.all:
         os.makedirs(args.all, exist_ok=True)
-        for d in displays:
-            for s in screens:
-                path = os.path.join(args.all, "%s-%s.png" % (d, s))
-                write_png(d, s, path, args.scale or None)
-                print(path)
+        for d, s, stem in all_screens():
+            path = os.path.join(args.all, stem + ".png")
+            write_png(d, s, path, args.scale or None)
+            print(path)
         return 0
     if not args.display:
         ap.error("give --all DIR, or --display with --png and/or --terminal")
-    if args.display not in displays or args.screen not in screens:
+    if args.display not in displays or args.screen.partition("@")[0] not in screens:
         ap.error("unknown display or screen; see --list")
     if args.png:
         write_png(args.display, args.screen, args.png, args.scale or None)

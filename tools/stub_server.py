@@ -2,14 +2,16 @@
 
     python tools/stub_server.py [--host 127.0.0.1] [--port 0] [--tls] [--leaf server]
         [--state-dir var/stub] [--approve-after S] [--deny-after S] [--interval N]
-        [--expires-in N] [--access-ttl N] [--no-rotation] [--config JSON]
+        [--expires-in N] [--access-ttl N] [--no-rotation] [--user-code-charset base20|digits]
+        [--user-code-mask "****-****"] [--config JSON]
 
 When ready it prints one line to stdout:
     STUB READY url=https://localhost:PORT ca=/abs/path/ca.pem control=http://127.0.0.1:CPORT
     STUB READY url=http://127.0.0.1:PORT ca=none control=http://127.0.0.1:CPORT   (without --tls)
 The issuer is url + "/". A person activates a device at <url>/activate. Tests and demos script the
 user and inject faults at runtime: GET/POST /_stub/config, GET /_stub/requests, GET /_stub/stats,
-POST /_stub/reset, POST /_stub/decide, on the main url or on the control url (plain HTTP, not
+GET /_stub/logs (Auth0 tenant log events: fdeaz, fdeac, fdecc, fede, sede), POST /_stub/reset,
+POST /_stub/decide, on the main url or on the control url (plain HTTP, not
 counted in the stats, works whatever --leaf is served). Control url only: GET /_stub/secrets
 (every device code and token issued, for leak scans) and POST /_stub/listen {"up": false|true}
 (take the main port down: connections refused, open ones cut; then back on the same port, with
@@ -35,6 +37,7 @@ sys.path.insert(0, HERE)
 from certs import write_all  # noqa: E402
 from stub.keys import SigningKeys  # noqa: E402
 from stub.server import Listener, StubServer, log  # noqa: E402
+from stub import usercode  # noqa: E402
 from stub.state import DEFAULTS, Authority  # noqa: E402
 
 
@@ -52,13 +55,16 @@ def parse_args(argv):
     p.add_argument("--expires-in", type=int)
     p.add_argument("--access-ttl", type=int)
     p.add_argument("--no-rotation", action="store_true", help="keep refresh tokens unrotated")
+    p.add_argument("--user-code-charset", help="Auth0's User Code Character Set: base20 or digits")
+    p.add_argument("--user-code-mask", help="Auth0's User Code Mask: '*' a character, '-' or ' ' between")
     p.add_argument("--config", default="{}", help="JSON object of any settings (see /_stub/config)")
     return p.parse_args(argv)
 
 
 def settings_from(args):
     settings = json.loads(args.config)
-    for name in ("approve_after", "deny_after", "interval", "expires_in", "access_ttl"):
+    for name in ("approve_after", "deny_after", "interval", "expires_in", "access_ttl",
+                 "user_code_charset", "user_code_mask"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     if args.no_rotation:
@@ -85,6 +91,11 @@ def main(argv=None):
     unknown = sorted(k for k in settings if k not in DEFAULTS)
     if unknown:
         sys.exit("stub: unknown settings: " + ", ".join(unknown))
+    try:
+        usercode.check(settings.get("user_code_charset", DEFAULTS["user_code_charset"]),
+                       settings.get("user_code_mask", DEFAULTS["user_code_mask"]))
+    except ValueError as e:
+        sys.exit("stub: " + str(e))
     keys = SigningKeys(state_dir)
     server = StubServer((args.host, args.port), None, ctx)
     port = server.server_address[1]

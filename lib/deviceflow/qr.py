@@ -348,17 +348,18 @@ def _bch(value, poly, deg):
     return (value << deg) | r
 
 
-def encode(data, ecc="M", version=None, mask=None, min_version=1):
+def encode(data, ecc="M", version=None, mask=None, min_version=1, max_version=40):
     """Encode str (as UTF-8) or bytes into the smallest QR symbol that holds it.
 
-    version and mask are forced when given; ValueError when the data does not fit."""
+    version and mask are forced when given; ValueError when the data does not fit
+    (max_version: a screen's largest symbol, so nothing bigger is ever built)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if ecc not in ("L", "M", "Q", "H"):
         raise ValueError("ecc must be L, M, Q or H")
     if mask is not None and not 0 <= mask <= 7:
         raise ValueError("mask must be 0-7")
-    lo, hi = (version, version) if version is not None else (min_version, 40)
+    lo, hi = (version, version) if version is not None else (min_version, max_version)
     if not 1 <= lo <= hi <= 40:
         raise ValueError("version must be 1-40")
     modes = bytearray(len(data))

@@ -88,22 +88,49 @@ def display_uri(uri):
     return uri
 
 
+def _groups(code):
+    """The code's groups as the tenant's mask makes them: a hyphen stays with the group
+    before it, a space between groups is dropped at a line break."""
+    out = []
+    start = 0
+    for i in range(1, len(code) - 1):
+        if code[i] in "- ":
+            out.append(code[start:i + 1].rstrip())
+            start = i + 1
+    out.append(code[start:])
+    return out
+
+
 def split_code(code):
-    """The code on one line, or split after the separator nearest its middle."""
+    """Ways to show the code: on one line, then on 2, 3 ... lines, broken only between the
+    groups of its mask, each way as even as it gets (shortest longest line)."""
+    groups = _groups(code)
     opts = [[code]]
-    best = -1
-    n = len(code)
-    for i in range(1, n - 1):
-        if code[i] in "- " and (best < 0 or abs(2 * i - n) < abs(2 * best - n)):
-            best = i
-    if best > 0:
-        opts.append([code[: best + 1].rstrip(), code[best + 1:]])
+    for n in range(2, len(groups) + 1):
+        target = (len(code) + n - 1) // n
+        while True:  # pack greedily within `target` characters a line, widening until n lines do
+            lines = []
+            cur = ""
+            for g in groups:
+                joined = cur + (" " if cur and not cur.endswith("-") else "") + g if cur else g
+                if cur and len(joined) > target:
+                    lines.append(cur)
+                    cur = g
+                else:
+                    cur = joined
+            lines.append(cur)
+            if len(lines) <= n:
+                break
+            target += 1
+        if len(lines) == n:
+            opts.append(lines)
     return opts
 
 
 def code_fit(code, w, budget):
-    """(lines, scale) of the biggest user code that fits w x budget; scale 0
-    means the surface's 8x8 text (for characters the font lacks). None: no fit."""
+    """(lines, scale) of the biggest user code that fits w x budget, broken only between the
+    groups of its mask; scale 0 means the surface's 8x8 text (for characters the font lacks).
+    None: no fit."""
     best = None
     if font.covers(code):
         for lines in split_code(code):
@@ -115,7 +142,7 @@ def code_fit(code, w, budget):
                 k -= 1
             if k > 0 and (best is None or k > best[1]):
                 best = (lines, k)
-    if best is None:
+    if best is None and not font.covers(code):  # a code the font cannot draw: 8x8 text, wrapped
         lines = wrap(code, w // 8, "-")
         if lines and len(lines) * 9 - 1 <= budget:
             best = (lines, 0)
@@ -151,7 +178,7 @@ def title_fit(title, w, hmax):
     """(lines, scale) of the biggest title, on one line or two, at most w wide and hmax high."""
     best = ([title], min(font.max_scale(title, w), hmax // 7, 4))
     if " " in title and best[1] < 3:
-        lines = split_code(title)[-1]
+        lines = split_code(title)[1]
         k = min(font.max_scale(lines[0], w), font.max_scale(lines[1], w), hmax // 15, 4)
         if k > best[1]:
             best = (lines, k)

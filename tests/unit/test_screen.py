@@ -8,6 +8,14 @@ CLASSES = (
     ("tft_320x240", 320, 240, 16),
     ("epaper_250x122", 250, 122, 1),
 )
+# the newer classes; 128x32 shows its code screen as pages (no QR of a real URI fits 32 rows)
+MORE_CLASSES = (
+    ("oled_128x32", 128, 32, 1),
+    ("tft_240x135", 240, 135, 16),
+    ("tft_240x240", 240, 240, 16),
+    ("epaper_200x200", 200, 200, 1),
+    ("epaper_296x128", 296, 128, 1),
+)
 # smallest acceptable height in pixels of the user code's glyphs, per class
 MIN_CODE_PX = {"oled_128x64": 14, "tft_135x240": 21, "tft_320x240": 28, "epaper_250x122": 28}
 CODE = "WDJB-MJHT"
@@ -156,12 +164,17 @@ def quiet_zone_light(surface, matrix, x0, y0, s):
 
 
 def test_code_screen_stays_inside_every_display_class():
-    for cls in CLASSES:
-        s, rect = code_screen(cls)
-        assert s.outside == [], (cls[0], s.outside[:3])
-        x, y, w, h = rect
-        assert x >= 0 and y >= 0 and x + w <= s.width and y + h <= s.height, (cls[0], rect)
-        assert s.painted(), cls[0]  # the whole screen was painted
+    for cls in CLASSES + MORE_CLASSES:
+        _, w, h, depth = cls
+        cs = screen.CodeScreen(w, h, CODE, URI, COMPLETE)
+        for page in range(len(cs.pages)):
+            s = Recorder(w, h, depth)
+            rect = cs.draw(s, 872, page)
+            assert s.outside == [], (cls[0], page, s.outside[:3])
+            x, y, rw, rh = rect
+            assert x >= 0 and y >= 0 and x + rw <= s.width and y + rh <= s.height, (cls[0], rect)
+            assert s.painted(), cls[0]  # the whole screen was painted
+        assert (len(cs.pages) == 1) == (cls[0] != "oled_128x32"), (cls[0], cs.pages)
 
 
 def test_code_screen_shows_uri_without_scheme_and_host_whole():
@@ -263,7 +276,7 @@ def test_messages_fit_the_width_and_show_their_detail():
     long_detail = "The authorization server says: " + "this client is not allowed to use the device flow " * 3
     kinds = ("starting", "connecting", "waiting", "success", "signed_out", "denied", "expired",
              "network", "tls", "provider", "config", "error")
-    for cls in CLASSES:
+    for cls in CLASSES + MORE_CLASSES:
         for kind in kinds:
             for detail in (None, "client_id", long_detail):
                 s = Recorder(cls[1], cls[2], cls[3])
@@ -275,7 +288,9 @@ def test_messages_fit_the_width_and_show_their_detail():
                     assert "client_id" in s.all_text(), (cls[0], kind, s.texts)
                 if kind in ("signed_out", "denied", "expired"):
                     assert "Press the button" in s.all_text(), (cls[0], kind, s.texts)
-                if detail is long_detail:
+                if detail is long_detail and cls[2] < 48:  # 4 lines: what to do, then the detail cut
+                    assert s.all_text().endswith(".."), (cls[0], kind, s.texts)
+                elif detail is long_detail:
                     text = s.all_text()
                     assert "The auth" in text and (text.endswith("..") or text.rstrip(")").endswith("device flow")), (cls[0], kind, text)
 
@@ -308,7 +323,10 @@ def test_non_ascii_name_uses_one_cell_per_character():
 
 def test_long_host_is_never_dropped():
     uri = "https://a-rather-long-tenant-name-for-testing.eu.auth0.com/activate/device/now"
-    s, _ = code_screen(CLASSES[0], uri=uri, complete=uri + "?user_code=WDJB-MJHT")
+    cs = screen.CodeScreen(128, 64, CODE, uri, uri + "?user_code=WDJB-MJHT")
+    s = Recorder(128, 64)
+    for page in range(len(cs.pages)):  # the URI may be on a page of its own
+        cs.draw(s, 100, page)
     text = "".join(t[0] for t in s.texts)
     assert "a-rather-long-tenant-name-for-testing.eu.auth0.com" in text, s.texts
     assert s.outside == []
@@ -339,3 +357,36 @@ def test_font_covers_codes_and_draws_merged_runs():
     dark = len(s.darks())
     assert dark % 16 == 0 and dark > 0
     assert s.fills * 2 < dark // 16  # far fewer bus transactions than pixels
+
+
+def test_ecc_l_when_that_is_what_makes_the_qr_fit():
+    # 128x64 holds at most a version 9 symbol at 1 px (53 + 8 quiet modules = 61 rows): a
+    # 200-byte URI needs version 10 at ECC M but fits version 9 at L.
+    complete = URI + "?user_code=WDJB-MJHT&state=" + "abcdefghij" * 13
+    assert len(complete) >= 190
+    cs = screen.CodeScreen(128, 64, CODE, URI, complete)
+    assert cs.qr is not None and cs.qr.ecc == "L" and cs.qr.version <= 9
+    s = Recorder(128, 64)
+    cs.draw(s, 100, 0)
+    found = find_qr(s, cs.qr)
+    assert found is not None and quiet_zone_light(s, cs.qr, found[0], found[1], found[2])
+    # where M fits, M stays (more damage tolerated)
+    assert screen.CodeScreen(128, 64, CODE, URI, COMPLETE).qr.ecc == "M"
+
+
+def test_tiny_screen_pages_show_the_uri_whole_and_the_code_whole():
+    long_uri = "https://my-company-production-tenant-name.eu.auth0.com/activate"
+    for code in ("WDJB-MJHT", "1234 5678 9012 3456", "BCDF-GHJK-LMNP-QRST-VW", "98765432109876543210"):
+        cs = screen.CodeScreen(128, 32, code, long_uri, long_uri + "?user_code=x")
+        s = Recorder(128, 32)
+        uri_text = ""
+        for p in range(len(cs.pages)):
+            s.texts = []
+            cs.draw(s, 100, p)
+            assert s.outside == [], (code, p, s.outside[:2])
+            if cs.pages[p][0] == "uri":
+                uri_text += "".join(t[0] for t in s.texts if t[0] != "Go to")
+            if cs.pages[p][0] == "code":
+                groups = code.replace("-", " ").split()
+                assert any(all(find_bitmap(s, g, k) for g in groups) for k in (3, 2, 1)), code
+        assert uri_text == "my-company-production-tenant-name.eu.auth0.com/activate", uri_text

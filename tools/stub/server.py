@@ -330,6 +330,8 @@ class Handler(BaseHTTPRequestHandler):
         early = providers.refuse(settings, kind, form)
         if early and kind == "device" and settings.get("quota_exceeded"):
             a.configure({"quota_exceeded": settings["quota_exceeded"] - 1})
+        if early and kind == "device":
+            a.tenant_log_locked("fdeaz", form.get("client_id"), "Too many requests")
         status, body = early or handler(form)
         return providers.reply(settings, kind, status, body, self.headers, headers)
 
@@ -398,6 +400,8 @@ class Handler(BaseHTTPRequestHandler):
                 return json_reply(400, {"error": "unknown_setting", "error_description": str(e)})
         if (method, path) == ("GET", "/_stub/requests"):
             return json_reply(200, a.requests())
+        if (method, path) == ("GET", "/_stub/logs"):   # Auth0 tenant log events (fdeaz ... sede)
+            return json_reply(200, a.tenant_log_events())
         if (method, path) == ("GET", "/_stub/stats"):
             return json_reply(200, a.get_stats())
         if (method, path) == ("POST", "/_stub/reset"):

@@ -8,11 +8,11 @@ import copy
 import secrets
 import threading
 import time
+from urllib.parse import quote
 
-from . import providers
+from . import providers, usercode
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-BASE20 = "BCDFGHJKLMNPQRSTVWXZ"
 SLOW_DOWN_TOLERANCE = 0.9   # a poll sooner than 90% of the interval is "too fast"
 LOG_LIMIT = 10000
 
@@ -38,24 +38,15 @@ DEFAULTS = {
     "form_replies": False,     # github mode: form-encoded replies even to Accept: application/json
     "client_secret": None,     # google mode: token requests must carry this client_secret
     "quota_exceeded": 0,       # refuse this many device requests with the mode's quota error
+    # Auth0's Device User Code Settings (tools/stub/usercode.py)
+    "user_code_charset": usercode.DEFAULT_CHARSET,
+    "user_code_mask": usercode.DEFAULT_MASK,
 }
+TENANT_LOG_LIMIT = 1000
 
 
 def _err(status, error, description):
     return status, {"error": error, "error_description": description}
-
-
-def _user_code():
-    c = "".join(secrets.choice(BASE20) for _ in range(8))
-    return c[:4] + "-" + c[4:]
-
-
-def normalize_user_code(text):
-    """What a person typed -> XXXX-XXXX (case, spaces and dashes forgiven), or None."""
-    c = "".join(ch for ch in (text or "").upper() if ch.isalnum())
-    if len(c) != 8 or any(ch not in BASE20 for ch in c):
-        return None
-    return c[:4] + "-" + c[4:]
 
 
 class Authority:
@@ -80,6 +71,7 @@ class Authority:
             self.grants = {}       # grant id -> {"revoked": bool, ...}
             self.refresh = {}      # refresh_token -> {"grant": id, "rotated": bool}
             self.log = []
+            self.tenant_logs = []  # Auth0 tenant log events (tenant_log)
             self.stats = {"connections": 0, "tls_handshakes": 0, "tls_failures": 0, "requests": 0}
 
     def configure(self, changes):
@@ -88,6 +80,9 @@ class Authority:
             raise KeyError(", ".join(sorted(unknown)))
         try:
             providers.check_settings(changes)
+            with self.lock:
+                merged = dict(self.settings, **changes)
+            usercode.check(merged["user_code_charset"], merged["user_code_mask"])
         except ValueError as e:
             raise KeyError(str(e))
         with self.lock:
@@ -122,6 +117,23 @@ class Authority:
         with self.lock:
             return copy.deepcopy(self.log)
 
+    def tenant_log(self, code, client_id, description):
+        """An event as Auth0's tenant logs show it (Dashboard > Monitoring > Logs): fdeaz failed
+        device authorization request, fdeac failed device activation, fdecc user cancelled the
+        device confirmation, fede failed / sede successful exchange of a device code for tokens.
+        Callers hold the lock. Never a code or token in the description."""
+        self.tenant_logs.append({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                 "type": code, "client_id": client_id, "description": description})
+        del self.tenant_logs[:-TENANT_LOG_LIMIT]
+
+    def tenant_log_locked(self, code, client_id, description):
+        with self.lock:
+            self.tenant_log(code, client_id, description)
+
+    def tenant_log_events(self):
+        with self.lock:
+            return copy.deepcopy(self.tenant_logs)
+
     def secrets(self):
         """Every device code and token issued since start (reset() does not forget them), so
         tests can prove none of them ever shows up in a log, a screen or a URL."""
@@ -147,44 +159,59 @@ class Authority:
 
     def device_code(self, form):
         with self.lock:
-            s = self.settings
-            client_id = form.get("client_id")
-            if not client_id:
-                return _err(400, "invalid_request", "Missing required parameter: client_id")
-            if client_id != s["client_id"]:
-                return _err(401, "invalid_client", "Unknown client.")
-            user_code = _user_code()
-            while user_code in self.by_user:
-                user_code = _user_code()
-            now = time.monotonic()
-            rec = {"device_code": secrets.token_urlsafe(32), "user_code": user_code,
-                   "client_id": client_id, "scope": form.get("scope", ""),
-                   "audience": form.get("audience") or s["audience"], "issued": now,
-                   "expires_at": now + s["expires_in"], "interval": s["interval"],
-                   "last_poll": None, "slow_downs": 0, "state": "pending", "expired_told": False,
-                   "user": None}
-            self.codes[rec["device_code"]] = rec
-            self.issued.append(("device_code", rec["device_code"]))
-            self.by_user[user_code] = rec
-            uri = self.base_url + "/activate"
-            return 200, {"device_code": rec["device_code"], "user_code": user_code,
-                         "verification_uri": uri,
-                         "verification_uri_complete": uri + "?user_code=" + user_code,
-                         "expires_in": s["expires_in"], "interval": s["interval"]}
+            status, body = self._device_code(form)
+            if status != 200:
+                self.tenant_log("fdeaz", form.get("client_id"), body["error_description"])
+            return status, body
+
+    def _device_code(self, form):
+        s = self.settings
+        client_id = form.get("client_id")
+        if not client_id:
+            return _err(400, "invalid_request", "Missing required parameter: client_id")
+        if client_id != s["client_id"]:
+            return _err(401, "invalid_client", "Unknown client.")
+        charset, mask = s["user_code_charset"], s["user_code_mask"]
+        user_code = usercode.generate(charset, mask)
+        while usercode.key(user_code, charset) in self.by_user:
+            user_code = usercode.generate(charset, mask)
+        now = time.monotonic()
+        rec = {"device_code": secrets.token_urlsafe(32), "user_code": user_code,
+               "client_id": client_id, "scope": form.get("scope", ""),
+               "audience": form.get("audience") or s["audience"], "issued": now,
+               "expires_at": now + s["expires_in"], "interval": s["interval"],
+               "last_poll": None, "slow_downs": 0, "state": "pending", "expired_told": False,
+               "user": None}
+        self.codes[rec["device_code"]] = rec
+        self.issued.append(("device_code", rec["device_code"]))
+        self.by_user[usercode.key(user_code, charset)] = rec
+        uri = self.base_url + "/activate"
+        return 200, {"device_code": rec["device_code"], "user_code": user_code,
+                     "verification_uri": uri,
+                     "verification_uri_complete": uri + "?user_code=" + quote(user_code),
+                     "expires_in": s["expires_in"], "interval": s["interval"]}
+
+    def _lookup(self, user_code):
+        return self.by_user.get(usercode.key(user_code, self.settings["user_code_charset"]))
 
     def pending_code(self, user_code):
-        """The record a person may still confirm on the activation page, else None."""
+        """The record a person may still confirm on the activation page, else None (an
+        fdeac tenant log event: a failed device activation)."""
         with self.lock:
-            rec = self.by_user.get(normalize_user_code(user_code))
+            rec = self._lookup(user_code)
             if rec is None or rec["state"] != "pending" or time.monotonic() >= rec["expires_at"]:
+                self.tenant_log("fdeac", rec["client_id"] if rec else None,
+                                "Invalid user code" if rec is None else "Expired or already used user code")
                 return None
             return dict(rec)
 
     def decide(self, user_code, approve):
         """The user's answer on the activation page; False when the code is not pending."""
         with self.lock:
-            rec = self.by_user.get(normalize_user_code(user_code))
+            rec = self._lookup(user_code)
             if rec is None or rec["state"] != "pending" or time.monotonic() >= rec["expires_at"]:
+                self.tenant_log("fdeac", rec["client_id"] if rec else None,
+                                "Invalid user code" if rec is None else "Expired or already used user code")
                 return False
             self._decide(rec, approve)
             return True
@@ -192,6 +219,8 @@ class Authority:
     def _decide(self, rec, approve):
         rec["state"] = "approved" if approve else "denied"
         rec["user"] = copy.deepcopy(self.settings["user"])
+        if not approve:
+            self.tenant_log("fdecc", rec["client_id"], "User cancelled the device confirmation")
 
     def _scripted_user(self, rec, now):
         if rec["state"] != "pending":
@@ -212,10 +241,16 @@ class Authority:
         if not form.get("client_id"):
             return _err(400, "invalid_request", "Missing required parameter: client_id")
         with self.lock:
+            if grant_type == DEVICE_GRANT:
+                status, body = self._poll(form) if form["client_id"] == self.settings["client_id"] \
+                    else _err(401, "invalid_client", "Unknown client.")
+                if status == 200:
+                    self.tenant_log("sede", form["client_id"], "Successful exchange of device code for tokens")
+                elif body["error"] != "authorization_pending":  # Auth0 logs no event for a pending poll
+                    self.tenant_log("fede", form["client_id"], body["error_description"])
+                return status, body
             if form["client_id"] != self.settings["client_id"]:
                 return _err(401, "invalid_client", "Unknown client.")
-            if grant_type == DEVICE_GRANT:
-                return self._poll(form)
             if grant_type == "refresh_token":
                 return self._refresh(form)
         if not grant_type:
