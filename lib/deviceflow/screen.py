@@ -124,6 +124,19 @@ def _plan(W, H, modules, uri, code):
     return (0, False, col)
 
 
+class Symbol:
+    """An encoded QR's modules, kept by the code screen for its pages. Not deviceflow.qr's
+    QRCode: an instance of that class would keep the whole encoder's code in the heap."""
+
+    def __init__(self, size, stride, modules):
+        self.size = size
+        self.stride = stride
+        self.modules = modules
+
+    def get(self, x, y):
+        return bool((self.modules[y * self.stride + (x >> 3)] >> (7 - (x & 7))) & 1)
+
+
 def _encode(data, ecc, side):
     """The QR of data at level ecc that fits `side` pixels at 1 px per module with its
     quiet zone, or None (too long for such a symbol). Nothing bigger is ever built."""
@@ -133,7 +146,8 @@ def _encode(data, ecc, side):
     from deviceflow import qr as qrmod
 
     try:
-        return qrmod.encode(data, ecc, max_version=vmax)
+        q = qrmod.encode(data, ecc, max_version=vmax)
+        return Symbol(q.size, q.stride, q.modules)
     except ValueError:
         return None
     finally:  # the encoder is the largest code of the sign-in: drop it once the symbol exists
