@@ -7,8 +7,13 @@
 # When the QR and the text do not fit side by side (a 128x32 OLED, a long host
 # name on 128x64), the code screen has pages shown in turn: a few seconds each,
 # at most one a minute on e-paper. The QR is encoded in one place, the layout
-# (deviceflow.screen.CodeScreen), which falls back to text when no QR fits.
+# (deviceflow.codescreen.CodeScreen), which falls back to text when no QR fits.
+#
+# Import by phase (deviceflow/phase.py): the code screen's module is loaded for the sign-in
+# and dropped when another screen replaces it, and the message screens' module is dropped
+# while the QR is encoded (the largest code of the sign-in), then loaded again.
 from deviceflow import screen as layouts
+from deviceflow.phase import drop
 
 PAGE_MS = 5000
 SLOW_PAGE_MS = 60000
@@ -29,7 +34,7 @@ class Display:
         slow = getattr(surface, "slow_refresh", False)
         self._countdown_step = 60 if slow else 1
         self._page_ms = SLOW_PAGE_MS if slow else PAGE_MS
-        self._screen = None  # the planned code screen (deviceflow.screen.CodeScreen)
+        self._screen = None  # the planned code screen (deviceflow.codescreen.CodeScreen)
         self._page = 0
         self._page_at = 0
 
@@ -40,7 +45,9 @@ class Display:
 
     def message(self, kind, detail=None):
         self.code_shown = False
-        self._screen = None
+        if self._screen is not None:
+            self._screen = None
+            drop("deviceflow.codescreen")
         if self.current == (kind, detail):
             return
         self.current = (kind, detail)
@@ -50,9 +57,16 @@ class Display:
         self._show()
 
     def code(self, action, now):
+        global layouts
         s = self.surface
-        self._screen = layouts.CodeScreen(s.width, s.height, action.user_code, action.verification_uri,
-                                          action.verification_uri_complete)
+        layouts = None
+        drop("deviceflow.screen")
+        from deviceflow.codescreen import CodeScreen
+
+        self._screen = CodeScreen(s.width, s.height, action.user_code, action.verification_uri,
+                                  action.verification_uri_complete)
+        del CodeScreen
+        from deviceflow import screen as layouts
         self._expires_at = action.expires_at
         self._page = 0
         self._page_at = now

@@ -9,7 +9,7 @@
 import json
 import sys
 
-from deviceflow.screen import CodeScreen
+from deviceflow.codescreen import CodeScreen
 from deviceflow.term_display import TerminalDisplay
 from unix import SIZES
 

@@ -1,5 +1,5 @@
 # Every board file builds its display on the recording fake `machine`, draws the
-# real code screen (deviceflow.screen.draw_code_screen) through its driver, and
+# real code screen (deviceflow.codescreen.draw_code_screen) through its driver, and
 # the picture is rebuilt from the bus traffic alone (what the glass would get):
 # the QR in it must decode to verification_uri_complete, the whole panel must be
 # painted, buttons must read as pressed only while held.
@@ -28,7 +28,7 @@ import sys, json
 import fake_ssd1306
 sys.modules["ssd1306"] = fake_ssd1306
 from recording_bus import RecordingMachine, dcs_transactions, i2c_oled_stream
-from deviceflow.screen import draw_code_screen
+from deviceflow.codescreen import draw_code_screen
 
 NAME = sys.argv[1]
 mod = __import__(NAME)

@@ -7,7 +7,7 @@
 #   MICROPYPATH=lib:boards micropython tools/sim_render.py DISPLAY SCREEN --terminal
 #   MICROPYPATH=lib:boards micropython tools/sim_render.py --list
 #
-# The code screens can have pages shown in turn (deviceflow.screen.CodeScreen):
+# The code screens can have pages shown in turn (deviceflow.codescreen.CodeScreen):
 # SCREEN "code@2" is the second page of "code". --list prints the display
 # classes, the screen names, then "DISPLAY SCREEN PAGES" for every code screen.
 #
@@ -15,7 +15,7 @@
 # per pixel in row order: 1 = light (paper), 0 = dark (ink).
 import sys
 
-from deviceflow import screen
+from deviceflow import codescreen, screen
 from deviceflow.term_display import TerminalDisplay
 
 from unix import SIZES as DISPLAYS  # the display classes, as the Unix board knows them
@@ -49,7 +49,7 @@ SCREENS = ("code", "code_long") + tuple(m[0] for m in MESSAGES)
 def code_screen(display, name):
     w, h, _ = DISPLAYS[display]
     code, uri, complete = CODES[name]
-    return screen.CodeScreen(w, h, code, uri, complete)
+    return codescreen.CodeScreen(w, h, code, uri, complete)
 
 
 def render(display, name, stream=None):

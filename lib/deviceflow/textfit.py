@@ -183,3 +183,8 @@ def title_fit(title, w, hmax):
         if k > best[1]:
             best = (lines, k)
     return best
+
+
+def line_metrics(h):
+    """(line pitch, gap between blocks) for a surface height."""
+    return (8, 2) if h < 100 else (10, 4)

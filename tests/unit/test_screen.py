@@ -1,6 +1,6 @@
 # Screen layouts on every display class, checked through a recording surface:
 # every fill_rect lands in a pixel grid, every text call is kept with its place.
-from deviceflow import font, qr, screen
+from deviceflow import codescreen, font, qr, screen
 
 CLASSES = (
     ("oled_128x64", 128, 64, 1),
@@ -79,7 +79,7 @@ class Recorder:
 def code_screen(cls, code=CODE, uri=URI, complete=COMPLETE, seconds=872, surface=None):
     _, w, h, depth = cls
     s = surface or Recorder(w, h, depth)
-    rect = screen.draw_code_screen(s, code, uri, complete, seconds)
+    rect = codescreen.draw_code_screen(s, code, uri, complete, seconds)
     return s, rect
 
 
@@ -166,7 +166,7 @@ def quiet_zone_light(surface, matrix, x0, y0, s):
 def test_code_screen_stays_inside_every_display_class():
     for cls in CLASSES + MORE_CLASSES:
         _, w, h, depth = cls
-        cs = screen.CodeScreen(w, h, CODE, URI, COMPLETE)
+        cs = codescreen.CodeScreen(w, h, CODE, URI, COMPLETE)
         for page in range(len(cs.pages)):
             s = Recorder(w, h, depth)
             rect = cs.draw(s, 872, page)
@@ -225,7 +225,7 @@ def test_surface_colours_are_honoured():
         dark = 1
 
     s = Inverted(250, 122)
-    screen.draw_code_screen(s, CODE, URI, COMPLETE, 60)
+    codescreen.draw_code_screen(s, CODE, URI, COMPLETE, 60)
     matrix = qr.encode(COMPLETE, "M")
     x, y, px = find_qr(s, matrix)
     assert quiet_zone_light(s, matrix, x, y, px)
@@ -323,7 +323,7 @@ def test_non_ascii_name_uses_one_cell_per_character():
 
 def test_long_host_is_never_dropped():
     uri = "https://a-rather-long-tenant-name-for-testing.eu.auth0.com/activate/device/now"
-    cs = screen.CodeScreen(128, 64, CODE, uri, uri + "?user_code=WDJB-MJHT")
+    cs = codescreen.CodeScreen(128, 64, CODE, uri, uri + "?user_code=WDJB-MJHT")
     s = Recorder(128, 64)
     for page in range(len(cs.pages)):  # the URI may be on a page of its own
         cs.draw(s, 100, page)
@@ -335,7 +335,7 @@ def test_long_host_is_never_dropped():
 def test_uri_too_long_for_any_qr_still_shows_code_and_host():
     uri = "https://example-tenant.us.auth0.com/activate"
     s = Recorder(320, 240, 16)
-    screen.draw_code_screen(s, CODE, uri, uri + "?x=" + "a" * 3000, 100)
+    codescreen.draw_code_screen(s, CODE, uri, uri + "?x=" + "a" * 3000, 100)
     assert code_scale(s) >= 3
     assert "example-tenant.us.auth0.com" in "".join(t[0] for t in s.texts)
 
@@ -364,20 +364,20 @@ def test_ecc_l_when_that_is_what_makes_the_qr_fit():
     # 200-byte URI needs version 10 at ECC M but fits version 9 at L.
     complete = URI + "?user_code=WDJB-MJHT&state=" + "abcdefghij" * 13
     assert len(complete) >= 190
-    cs = screen.CodeScreen(128, 64, CODE, URI, complete)
+    cs = codescreen.CodeScreen(128, 64, CODE, URI, complete)
     assert cs.qr is not None and cs.qr.ecc == "L" and cs.qr.version <= 9
     s = Recorder(128, 64)
     cs.draw(s, 100, 0)
     found = find_qr(s, cs.qr)
     assert found is not None and quiet_zone_light(s, cs.qr, found[0], found[1], found[2])
     # where M fits, M stays (more damage tolerated)
-    assert screen.CodeScreen(128, 64, CODE, URI, COMPLETE).qr.ecc == "M"
+    assert codescreen.CodeScreen(128, 64, CODE, URI, COMPLETE).qr.ecc == "M"
 
 
 def test_tiny_screen_pages_show_the_uri_whole_and_the_code_whole():
     long_uri = "https://my-company-production-tenant-name.eu.auth0.com/activate"
     for code in ("WDJB-MJHT", "1234 5678 9012 3456", "BCDF-GHJK-LMNP-QRST-VW", "98765432109876543210"):
-        cs = screen.CodeScreen(128, 32, code, long_uri, long_uri + "?user_code=x")
+        cs = codescreen.CodeScreen(128, 32, code, long_uri, long_uri + "?user_code=x")
         s = Recorder(128, 32)
         uri_text = ""
         for p in range(len(cs.pages)):
