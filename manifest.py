@@ -23,6 +23,6 @@ for name in ("app", "buttons", "config", "display", "endpoints", "log", "platfor
     module(name + ".py", base_path="firmware")
 
 # Board files: the app imports the one named by config.json's "board".
-for name in ("esp32_s3_box", "generic_sh1106", "generic_ssd1306", "heltec_wifi_kit_32",
+for name in ("esp32_s3_box", "esp32_s3_box_3", "generic_sh1106", "generic_ssd1306", "heltec_wifi_kit_32",
              "heltec_wifi_kit_32_v3", "lilygo_t5_213", "lilygo_t_display", "m5stack_core"):
     module(name + ".py", base_path="boards")

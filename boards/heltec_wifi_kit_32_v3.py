@@ -12,6 +12,8 @@ VEXT = 36  # active low: 0 = OLED powered
 LED = 35
 BUTTON_PRG = 0
 NEEDS = ("ssd1306",)
+PSRAM = False  # ESP32-S3FN8: flash only
+HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of RAM is Wi-Fi's and TLS's
 
 
 def build(machine):
