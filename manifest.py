@@ -19,7 +19,7 @@ package("deviceflow", base_path="lib")
 
 # The app (firmware/); main.py stays on the filesystem, boot runs it.
 for name in ("app", "buttons", "config", "display", "endpoints", "log", "platform_esp32", "rng",
-             "session", "signin"):
+             "safeboot", "session", "signin"):
     module(name + ".py", base_path="firmware")
 
 # Board files: the app imports the one named by config.json's "board".

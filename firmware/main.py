@@ -51,14 +51,37 @@ def _board(name):
     return __import__(name).build(_machine())
 
 
-def _platform(cfg, board):
+def _platform(cfg, board, log):
     if ON_HOST:
         from platform_unix import UnixPlatform
 
         return UnixPlatform()
     from platform_esp32 import Esp32Platform
 
-    return Esp32Platform(cfg, board)
+    return Esp32Platform(cfg, board, log)  # grows the heap, then starts the watchdog
+
+
+def _halt(code):
+    """Host: the exit code. Board: never return (sys.exit() would soft-reset into a loop)."""
+    if ON_HOST:
+        return code
+    from platform_esp32 import idle_forever
+
+    idle_forever(_machine())
+
+
+def _safe_boot(path, board, display, clock, log):
+    """On a board, before the watchdog starts: safe boot (firmware/safeboot.py) runs nothing."""
+    if ON_HOST:
+        return False
+    import safeboot
+
+    how = safeboot.requested(path, board, clock, _machine())
+    if how:
+        log.event("safe_boot", trigger=how)
+        display.message("safe_boot", "Delete /" + safeboot.MARKER + " or redeploy to start the app."
+                        if how == "marker" else "Reset the board to start the app.")
+    return bool(how)
 
 
 def _board_name_anyway(path):
@@ -75,12 +98,16 @@ def _board_name_anyway(path):
 
 def _config_failed(log, clock, err, path):
     log.error("config", key=err.reason, detail=err.detail)
+    board = display = None
     try:
         board = _board(_board_name_anyway(path))
-        Display(board.display, clock, log).message("config", err.detail)
+        display = Display(board.display, clock, log)
+        display.message("config", err.detail)
     except Exception:
         pass
-    return 2
+    if display is not None and _safe_boot(path, board, display, clock, log):
+        return 2
+    return _halt(2)
 
 
 def run(argv):
@@ -96,15 +123,18 @@ def run(argv):
         return _config_failed(log, clock, e, opts["config"])
     log.event("boot", **config_file.describe(cfg))
     board = _board(cfg["board"])
-    platform = _platform(cfg, board)
     display = Display(board.display, clock, log)
+    if _safe_boot(opts["config"], board, display, clock, log):
+        return 0
+    platform = _platform(cfg, board, log)
     state = cfg["state_dir"]
+    platform.start_radio()  # the hardware RNG has real entropy only with the radio on
     try:
-        store = TokenStore(state + "/tokens.json", load_or_create_key(state + "/device.key"))
+        store = TokenStore(state + "/tokens.json", load_or_create_key(state + "/device.key", platform.urandom))
     except StoreError as e:
         log.error("store", detail=e.detail)
         display.message("error", "Cannot use flash storage: " + e.detail)
-        return 5
+        return platform.halt(5)
     transport = Transport(ca_file=cfg["ca_file"], allow_insecure_http=cfg["allow_insecure_http"],
                           timeout_ms=cfg["http_timeout_s"] * 1000)
     seed = cfg["seed"] if cfg["seed"] is not None else platform.random_seed()
@@ -129,4 +159,6 @@ def run(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1:]))
+    code = run(sys.argv[1:])
+    if ON_HOST:  # on a board, SystemExit soft-resets and runs main.py again
+        sys.exit(code)
