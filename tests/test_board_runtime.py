@@ -54,6 +54,62 @@ class Board(Device):
         return [e["event"] for e in self.events()]
 
 
+def _certs_with_a_leaf_from_the_future(directory):
+    """The stub's certificate set (tools/certs.py) plus `notyet`: a leaf for localhost from the
+    same CA whose validity starts next week, what a board with its RTC at 2000 sees in every one."""
+    import datetime
+
+    import certs
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    os.makedirs(directory, exist_ok=True)
+    p = lambda n: os.path.join(directory, n)  # noqa: E731
+    ca, ca_key = certs.make_ca("deviceflow test CA")
+    certs._write(p("ca.pem"), ca.public_bytes(serialization.Encoding.PEM))
+    certs._write(p("ca.der"), ca.public_bytes(serialization.Encoding.DER))
+    other, other_key = certs.make_ca("untrusted test CA")
+    certs._write(p("other-ca.pem"), other.public_bytes(serialization.Encoding.PEM))
+    certs._write(p("other-ca.der"), other.public_bytes(serialization.Encoding.DER))
+    key = certs._key()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    future = (x509.CertificateBuilder().subject_name(certs._name("localhost")).issuer_name(ca.subject)
+              .public_key(key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now + 7 * certs.ONE_DAY).not_valid_after(now + 90 * certs.ONE_DAY)
+              .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+              .sign(ca_key, hashes.SHA256()))
+    leaves = {"server": certs.make_leaf(["localhost", "127.0.0.1"], ca, ca_key), "notyet": (future, key),
+              "untrusted": certs.make_leaf(["localhost", "127.0.0.1"], other, other_key)}
+    for name, (cert, k) in leaves.items():  # untrusted.key last: write_all() then keeps this set
+        certs._write(p(name + ".pem"), cert.public_bytes(serialization.Encoding.PEM))
+        certs._write(p(name + ".key"), certs._pem_key(k))
+
+
+def test_a_certificate_not_valid_yet_makes_the_board_ask_ntp_again(tmp_path):
+    # The clock was set, but the server's certificate is "not valid yet" (here it really is;
+    # on a board it is the RTC that is wrong): the failure gets its own reason, the board asks
+    # NTP again at once, and the exchange is retried by its backoff; once the certificate is
+    # acceptable, sign-in goes on.
+    _certs_with_a_leaf_from_the_future(str(tmp_path / "stub" / "certs"))
+    with start_stub(str(tmp_path / "stub"), tls=True, leaf="notyet", interval=1, approve_after=1) as stub:
+        dev = Board(tmp_path, stub)
+        dev.start()
+        try:
+            err = dev.wait_for("error", reason="tls_not_yet_valid", timeout=30)
+            resync = dev.wait_for("clock_resync", timeout=10)
+            stub._control("POST", "/_stub/listen", {"up": False})
+            stub._control("POST", "/_stub/listen", {"up": True, "leaf": "server"})  # a valid leaf
+            dev.wait_for("api_ok", timeout=60)
+        finally:
+            dev.stop()
+            dev.wait(10)
+    assert "clock" in err["detail"]
+    assert resync["ok"] == "1"
+    names = dev.names()
+    assert names.count("emu_ntp") >= 2  # once at boot, again after the refusal
+    assert names.index("clock_set") < names.index("clock_resync") < names.index("api_ok")
+
+
 @pytest.fixture
 def stub(tmp_path):
     with start_stub(str(tmp_path / "stub"), tls=True, interval=1, approve_after=1) as s:
@@ -73,6 +129,7 @@ def test_clock_is_set_before_the_first_https_request_and_keys_wait_for_the_radio
     finally:
         dev.stop()
     names = dev.names()
+    assert dev.events("exit")[-1]["code"] == "0", dev.log_text()
     assert names.count("emu_ntp") == 4
     assert "api_ok" in names and dev.wait_for("exit")["code"] == "0", dev.log_text()
     errors = dev.events("error")
