@@ -192,3 +192,30 @@ def test_fit_warning_follows_the_measured_figures(tmp_path):
     fp.write_text(json.dumps({"mpy_sign_in_kib": 150, "frozen_sign_in_kib": 120}))
     text = tool.fit_warning("small", str(tmp_path))
     assert "run out of memory" in text and "FROZEN_MANIFEST" not in text  # frozen would not fit either
+
+
+def test_readme_names_for_each_board_the_install_path_its_heap_fits():
+    # The README's board table must follow the measured figures and the board files: a board
+    # whose HEAP_KIB holds the .mpy sign-in says `make deploy`, the others say frozen.
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import deploy as tool
+
+    with open(os.path.join(ROOT, "docs", "footprint.json")) as f:
+        need = json.load(f)
+    with open(os.path.join(ROOT, "README.md")) as f:
+        rows = [line for line in f if line.startswith("| ") and line.count("|") == 6]
+    seen = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        name = cells[1].strip("`")
+        if name in BOARDS:
+            seen[name] = cells[4]
+    assert sorted(seen) == BOARDS
+    for name, path in seen.items():
+        heap, _ = tool.board_heap_kib(name)
+        want = "`make deploy`" if need["mpy_sign_in_kib"] <= heap else "frozen"
+        assert path == want, (name, path, want)
+    assert "%d KiB" % need["mpy_sign_in_kib"] in open(os.path.join(ROOT, "README.md")).read()
+    assert "%d KiB" % need["frozen_sign_in_kib"] in open(os.path.join(ROOT, "README.md")).read()
