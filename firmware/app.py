@@ -154,12 +154,12 @@ class App(SignIn):
         """mbedTLS on an ESP32 checks certificate dates against the RTC, which reads 2000 after
         power-up: every certificate is 'not yet valid' until NTP has set it. Retry with backoff
         (from 1 s, doubling, capped at a minute) until it is; nothing goes over HTTPS before."""
+        self.screen.message("clock")
         if self.platform.set_clock() and self.clock.time() is not None:
             self.log.event("clock_set", tries=self.clock_tries + 1)
             self.clock_tries = 0
             self._goto("load")
             return
-        self.screen.message("clock")
         delay = backoff_ms(1000, self.clock_tries, 60000, self.rand)
         self.clock_tries += 1
         self.log.error("clock_unset", detail="NTP failed; retrying", tries=self.clock_tries, retry_ms=delay)

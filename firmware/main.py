@@ -79,8 +79,9 @@ def _safe_boot(path, board, display, clock, log):
     how = safeboot.requested(path, board, clock, _machine())
     if how:
         log.event("safe_boot", trigger=how)
-        display.message("safe_boot", "Delete /" + safeboot.MARKER + " or redeploy to start the app."
-                        if how == "marker" else "Reset the board to start the app.")
+        if display is not None:
+            display.message("safe_boot", "Delete /" + safeboot.MARKER + " or redeploy to start the app."
+                            if how == "marker" else "Reset the board to start the app.")
     return bool(how)
 
 
@@ -105,7 +106,7 @@ def _config_failed(log, clock, err, path):
         display.message("config", err.detail)
     except Exception:
         pass
-    if display is not None and _safe_boot(path, board, display, clock, log):
+    if _safe_boot(path, board, display, clock, log):  # even without a screen: deploy relies on it
         return 2
     return _halt(2)
 

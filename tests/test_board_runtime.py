@@ -233,3 +233,14 @@ def test_safe_boot_by_holding_the_new_code_button_at_power_up(tmp_path):
     assert dev.run(timeout=30) == 0
     assert dev.wait_for("safe_boot")["trigger"] == "button"
     assert "emu_wdt_start" not in dev.names()
+
+
+def test_safe_boot_marker_works_even_when_the_config_names_no_real_board(tmp_path):
+    # A broken config must not lock `make deploy` out: the marker is honoured before the idle.
+    dev = Board(tmp_path, None, board="no_such_board", issuer="https://example.com/",
+                api_url="https://example.com/api")  # and no client_id
+    open(os.path.join(dev.dir, "safeboot"), "w").close()
+    assert dev.run(timeout=20) == 0
+    names = dev.names()
+    assert dev.wait_for("safe_boot")["trigger"] == "marker"
+    assert names[-1] == "emu_repl" and "emu_wdt_start" not in names
