@@ -7,6 +7,7 @@ import time
 
 WATCHDOG_MS = 30000  # longer than a TLS handshake (1.2-2.5 s) plus a QR encode, with room for a slow server
 GROW_MARGIN = 1024  # bytes beyond the free heap: no hole can hold the block, so the heap must grow
+GROWN_BYTES = 100 * 1024  # a heap this big has had its growth (111,936 B), or lives in PSRAM
 
 
 def grow_heap_once(gc, alloc=bytearray):
@@ -17,9 +18,13 @@ def grow_heap_once(gc, alloc=bytearray):
     area is carved while internal RAM is still free, and the ~40 KB left over stays with
     Wi-Fi and mbedTLS; grown later, mid-handshake, it would take what the handshake needs.
     A block bigger than all free GC memory cannot fit anywhere, so asking for one (and
-    dropping it at once) makes exactly that growth. Returns the bytes the heap grew by."""
+    dropping it at once) makes exactly that growth. Only once: a heap that has grown already
+    (imports can do it) would get a third area, which takes the RAM Wi-Fi and TLS need.
+    Returns the bytes the heap grew by."""
     gc.collect()
     before = gc.mem_free() + gc.mem_alloc()
+    if before >= GROWN_BYTES:
+        return 0
     try:
         block = alloc(gc.mem_free() + GROW_MARGIN)
     except MemoryError:

@@ -58,6 +58,18 @@ def test_no_room_to_grow_is_not_an_error():
     assert len(heap.areas) == 1
 
 
+def test_a_heap_that_has_grown_already_is_left_alone():
+    # A third area would take the ~40 KB Wi-Fi and TLS need: no second forced growth, and no
+    # multi-megabyte request on a PSRAM heap either.
+    for areas in ([56 * 1024, 56 * 1024], [4 * 1024 * 1024]):
+        calls = []
+        heap = SplitHeap(calls)
+        heap.areas = list(areas)
+        assert platform_esp32.grow_heap_once(heap, heap.alloc) == 0
+        assert heap.areas == areas
+        assert not [c for c in calls if c.startswith("alloc")]
+
+
 class Recorder:
     """Fake machine and network modules that note, in one list, what was done in what order."""
 
