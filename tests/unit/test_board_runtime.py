@@ -2,7 +2,7 @@
 # hardware modules passed in: the heap grows once before Wi-Fi exists, the watchdog starts
 # last, keys draw on the RNG only with the radio on, a fatal error idles feeding the
 # watchdog, and safe boot is recognised. The end-to-end side runs the firmware on the
-# board emulator (tests/test_board_runtime.py).
+# board emulator (tests/test_board_e2e.py).
 from check import tmpdir
 
 from deviceflow.clock import ManualClock
