@@ -74,15 +74,9 @@ def _safe_boot(path, board, display, clock, log):
     """On a board, before the watchdog starts: safe boot (firmware/safeboot.py) runs nothing."""
     if ON_HOST:
         return False
-    import safeboot
+    from safeboot import enter_if_asked
 
-    how = safeboot.requested(path, board, clock, _machine())
-    if how:
-        log.event("safe_boot", trigger=how)
-        if display is not None:
-            display.message("safe_boot", "Delete /" + safeboot.MARKER + " or redeploy to start the app."
-                            if how == "marker" else "Reset the board to start the app.")
-    return bool(how)
+    return enter_if_asked(path, board, display, clock, log, _machine())
 
 
 def _board_name_anyway(path):

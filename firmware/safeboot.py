@@ -47,3 +47,14 @@ def requested(config_path, board, clock, machine=None):
     if machine is not None and hasattr(machine, "DEEPSLEEP_RESET") and machine.reset_cause() == machine.DEEPSLEEP_RESET:
         window = 0
     return "button" if _held(board, clock, window) else None
+
+
+def enter_if_asked(config_path, board, display, clock, log, machine=None):
+    """True (and the SAFE BOOT screen, and event=safe_boot) when safe boot was asked for."""
+    how = requested(config_path, board, clock, machine)
+    if how:
+        log.event("safe_boot", trigger=how)
+        if display is not None:
+            display.message("safe_boot", "Delete /" + MARKER + " or redeploy to start the app."
+                            if how == "marker" else "Reset the board to start the app.")
+    return bool(how)
