@@ -19,11 +19,11 @@ package("deviceflow", base_path="lib")
 
 # The app (firmware/); main.py stays on the filesystem, boot runs it.
 for name in ("app", "buttons", "config", "display", "endpoints", "log", "platform_esp32", "rng",
-             "session", "signin", "start"):
+             "safeboot", "session", "signin", "start"):
     module(name + ".py", base_path="firmware")
 
 # Board files: the app imports the one named by config.json's "board".
-for name in ("esp32_s3_box", "generic_sh1106", "generic_ssd1306", "generic_ssd1306_128x32",
+for name in ("esp32_s3_box", "esp32_s3_box_3", "generic_sh1106", "generic_ssd1306", "generic_ssd1306_128x32",
              "heltec_wifi_kit_32", "heltec_wifi_kit_32_v3", "lilygo_t5_213", "lilygo_t_display",
              "m5stack_core", "m5stack_coreink"):
     module(name + ".py", base_path="boards")

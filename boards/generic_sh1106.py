@@ -16,6 +16,8 @@ I2C_ADDR = 0x3C
 BUTTON_NEW_CODE = 0
 BUTTON_SIGN_OUT = 14
 NEEDS = ()
+PSRAM = False
+HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of RAM is Wi-Fi's and TLS's
 
 
 def build(machine):

@@ -10,6 +10,8 @@ SDA, SCL, OLED_RST = 4, 15, 16
 LED = 25
 BUTTON_PRG = 0
 NEEDS = ("ssd1306",)  # micropython-lib packages this board needs
+PSRAM = False
+HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of RAM is Wi-Fi's and TLS's
 
 
 def build(machine):

@@ -12,6 +12,8 @@ VEXT = 36  # active low: 0 = OLED powered
 LED = 35
 BUTTON_PRG = 0
 NEEDS = ("ssd1306",)
+PSRAM = False  # ESP32-S3FN8: flash only
+HEAP_KIB = 109  # taken as a plain ESP32's 111,936 B (the S3 starts at 64 KiB; not measured here)
 
 
 def build(machine):

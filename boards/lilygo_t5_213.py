@@ -13,6 +13,8 @@ MOSI, SCLK, CS, DC, RST, BUSY = 23, 18, 5, 17, 16, 4
 BUTTON_1 = 39
 LED = 19
 NEEDS = ()
+PSRAM = True  # LilyGo lists 8 MB PSRAM for the T5 V2.3.1; a unit without it: False, 109
+HEAP_KIB = 2048  # the GC heap grows into PSRAM
 
 
 def build(machine):

@@ -12,6 +12,8 @@ MOSI, SCLK, CS, DC, RST, BL = 19, 18, 5, 16, 23, 4
 BUTTON_NEW_CODE = 0  # the button next to the USB socket's left side
 BUTTON_SIGN_OUT = 35
 NEEDS = ()
+PSRAM = False
+HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of RAM is Wi-Fi's and TLS's
 
 
 def build(machine):

@@ -15,6 +15,8 @@ MOSI, SCLK, CS, DC, RST, BL = 23, 18, 14, 27, 33, 32
 BUTTON_A, BUTTON_B, BUTTON_C = 39, 38, 37
 INVERT = True
 NEEDS = ()
+PSRAM = False  # Basic/Gray; the Fire has PSRAM
+HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of RAM is Wi-Fi's and TLS's
 
 
 def build(machine):

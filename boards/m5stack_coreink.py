@@ -19,6 +19,8 @@ BUTTON_EXT = 5  # the button on top: sign out
 LED = 10
 POWER_HOLD = 12
 NEEDS = ()
+PSRAM = False  # ESP32-PICO-D4: no PSRAM
+HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of RAM is Wi-Fi's and TLS's
 
 
 def build(machine):

@@ -50,6 +50,7 @@ class App(SignIn):
         self.refreshes = 0
         self.code_expires_at = None
         self.busy_refusals = 0  # consecutive "not now" failures of the device flow (signin._RETRY_LATER)
+        self.clock_tries = 0  # failed NTP attempts in a row
         self._ran = None  # the state whose step ran last
 
     # ---- driving -------------------------------------------------------
@@ -69,12 +70,25 @@ class App(SignIn):
         try:
             getattr(self, "_" + self.state)(now)
         except TLSError as e:
+            self._clock_suspect(e)
             self._trouble(now, "tls", e)
         except TransportError as e:
             self._trouble(now, "network", e)
         except DeviceFlowError as e:
             self._trouble(now, "error", e)
+        except Exception as e:  # noqa: BLE001 -- a board must never crash-loop
+            self._crashed(now, e)
         return 0
+
+    def _crashed(self, now, e):
+        """An exception no state expects (a bug, a driver fault, MemoryError). Uncaught, it
+        would end main.py, and on a board the watchdog or a soft reset would start the app
+        again into the same fault. Log its type only (its text could hold anything), show it,
+        back off like a failed exchange, and carry on from the same state."""
+        name = type(e).__name__
+        reason = "out_of_memory" if isinstance(e, MemoryError) else "unexpected"
+        gc.collect()
+        self._trouble(now, "error", DeviceFlowError(reason, "unexpected " + name + "; retrying"))
 
     def press(self, button):
         self.log.event("button", name=button)
@@ -130,9 +144,33 @@ class App(SignIn):
             self._goto("network", 500)
             return
         self.log.event("network_up")
+        if self.clock.time() is None and getattr(self.platform, "can_set_clock", False):
+            self._goto("clock")  # a board: no HTTPS before the clock is set
+            return
         if self.clock.time() is None and not self.platform.set_clock():
             self.log.error("clock_unset", detail="wall clock not set; token expiry is checked by ticks only")
         self._goto("load")
+
+    def _clock(self, now):
+        """mbedTLS on an ESP32 checks certificate dates against the RTC, which reads 2000 after
+        power-up: every certificate is 'not yet valid' until NTP has set it. Retry with backoff
+        (from 1 s, doubling, capped at a minute) until it is; nothing goes over HTTPS before."""
+        self.screen.message("clock")
+        if self.platform.set_clock() and self.clock.time() is not None:
+            self.log.event("clock_set", tries=self.clock_tries + 1)
+            self.clock_tries = 0
+            self._goto("load")
+            return
+        delay = backoff_ms(1000, self.clock_tries, 60000, self.rand)
+        self.clock_tries += 1
+        self.log.error("clock_unset", detail="NTP failed; retrying", tries=self.clock_tries, retry_ms=delay)
+        self._goto("clock", delay)
+
+    def _clock_suspect(self, err):
+        """A certificate 'not valid yet' on a board means the RTC is wrong (never set, or reset):
+        ask NTP again at once; the failed exchange is retried by its own backoff."""
+        if err.reason == "tls_not_yet_valid" and getattr(self.platform, "can_set_clock", False):
+            self.log.event("clock_resync", ok=1 if self.platform.set_clock() else 0)
 
     def _load(self, now):
         record = self.store.load()

@@ -8,6 +8,8 @@ _KEYS = {"n": "new_code", "new_code": "new_code", "s": "sign_out", "sign_out": "
 
 
 class UnixPlatform:
+    can_set_clock = False  # the host's clock is the host's business (SystemClock reads it)
+
     def __init__(self, stdin=None):
         self.stdin = stdin if stdin is not None else sys.stdin
         self._poll = None
@@ -23,6 +25,17 @@ class UnixPlatform:
 
     def network_up(self):
         return True
+
+    def start_radio(self):
+        pass  # the host's network is always on
+
+    def urandom(self, n):
+        import os
+
+        return os.urandom(n)
+
+    def halt(self, code):
+        return code  # a fatal error ends the process here (on a board it idles: platform_esp32)
 
     def set_clock(self):
         return False  # the host clock is already set when it is (SystemClock reads it)

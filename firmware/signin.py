@@ -43,6 +43,7 @@ class SignIn:
         except TransportError as e:
             self.log.error(e.reason, detail=e.detail, state=state)
             if isinstance(e, TLSError):
+                self._clock_suspect(e)
                 self.screen.message("tls", e.detail or e.reason)
             elif not self.screen.code_shown:  # the code, once shown, stays up
                 self.screen.message("network", e.detail or e.reason)

@@ -51,14 +51,32 @@ def _board(name):
     return __import__(name).build(_machine())
 
 
-def _platform(cfg, board):
+def _platform(cfg, board, log):
     if ON_HOST:
         from platform_unix import UnixPlatform
 
         return UnixPlatform()
     from platform_esp32 import Esp32Platform
 
-    return Esp32Platform(cfg, board)
+    return Esp32Platform(cfg, board, log)  # grows the heap, then starts the watchdog
+
+
+def _halt(code):
+    """Host: the exit code. Board: never return (sys.exit() would soft-reset into a loop)."""
+    if ON_HOST:
+        return code
+    from platform_esp32 import idle_forever
+
+    idle_forever(_machine())
+
+
+def _safe_boot(path, board, display, clock, log):
+    """On a board, before the watchdog starts: safe boot (firmware/safeboot.py) runs nothing."""
+    if ON_HOST:
+        return False
+    from safeboot import enter_if_asked
+
+    return enter_if_asked(path, board, display, clock, log, _machine())
 
 
 def _board_name_anyway(path):
@@ -77,12 +95,16 @@ def _config_failed(log, clock, err, path):
     from display import Display
 
     log.error("config", key=err.reason, detail=err.detail)
+    board = display = None
     try:
         board = _board(_board_name_anyway(path))
-        Display(board.display, clock, log).message("config", err.detail)
+        display = Display(board.display, clock, log)
+        display.message("config", err.detail)
     except Exception:
         pass
-    return 2
+    if _safe_boot(path, board, display, clock, log):  # even without a screen: deploy relies on it
+        return 2
+    return _halt(2)
 
 
 def run(argv):
@@ -106,19 +128,22 @@ def run(argv):
 
     transport = Transport(ca_file=cfg["ca_file"], allow_insecure_http=cfg["allow_insecure_http"],
                           timeout_ms=cfg["http_timeout_s"] * 1000)
-    platform = _platform(cfg, board)
     from display import Display
 
     display = Display(board.display, clock, log)
+    if _safe_boot(opts["config"], board, display, clock, log):
+        return 0
+    platform = _platform(cfg, board, log)
+    platform.start_radio()  # the hardware RNG has real entropy only with the radio on
     state = cfg["state_dir"]
     from deviceflow.store import TokenStore, load_or_create_key
 
     try:
-        store = TokenStore(state + "/tokens.json", load_or_create_key(state + "/device.key"))
+        store = TokenStore(state + "/tokens.json", load_or_create_key(state + "/device.key", platform.urandom))
     except StoreError as e:
         log.error("store", detail=e.detail)
         display.message("error", "Cannot use flash storage: " + e.detail)
-        return 5
+        return platform.halt(5)
     from app import App
     from buttons import ButtonWatcher
     from rng import Rng

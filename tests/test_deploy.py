@@ -8,10 +8,10 @@ import subprocess
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 PY = os.path.join(ROOT, ".venv", "bin", "python")
-BOARDS = ["esp32_s3_box", "generic_sh1106", "generic_ssd1306", "heltec_wifi_kit_32",
+BOARDS = ["esp32_s3_box", "esp32_s3_box_3", "generic_sh1106", "generic_ssd1306", "heltec_wifi_kit_32",
           "heltec_wifi_kit_32_v3", "lilygo_t5_213", "lilygo_t_display", "m5stack_core"]
-APP = ("app", "buttons", "config", "display", "endpoints", "log", "platform_esp32", "rng", "session",
-       "signin", "start")
+APP = ("app", "buttons", "config", "display", "endpoints", "log", "platform_esp32", "rng", "safeboot",
+       "session", "signin", "start")
 
 
 def _config(tmp_path, board, **extra):
@@ -32,7 +32,10 @@ def _expected(board, port, config, ca, deps):
     mp = ".venv/bin/mpremote connect " + port
     return [
         ".venv/bin/python tools/build_mpy.py --arch xtensawin --out build/mpy",
-        mp + " exec 'import os; \"lib\" in os.listdir(\"/\") or os.mkdir(\"/lib\")'",
+        # stop the running app: marker, then a hard reset (clears the watchdog) into safe boot
+        mp + " exec 'open(\"/safeboot\", \"w\").close()'",
+        mp + " reset",
+        ".venv/bin/mpremote sleep 3 connect " + port + " exec 'import os; \"lib\" in os.listdir(\"/\") or os.mkdir(\"/lib\")'",
         mp + " fs cp " + config + " :/config.json",
         mp + " fs cp " + ca + " :/roots.pem",
         mp + " fs cp build/mpy/lib/%s.mpy :/lib/%s.mpy" % (board, board),
@@ -40,6 +43,7 @@ def _expected(board, port, config, ca, deps):
         mp + " fs cp " + " ".join("build/mpy/lib/%s.mpy" % m for m in APP) + " :/lib/",
         mp + " fs cp build/mpy/main.py :/main.py",
         mp + " mip install " + deps,
+        mp + " exec 'import os; os.remove(\"/safeboot\")'",  # then start the app
         mp + " reset",
     ]
 
@@ -65,7 +69,7 @@ def test_make_deploy_dry_run_goes_through_the_makefile(tmp_path):
     p = subprocess.run(["make", "-s", "deploy", "BOARD=m5stack_core", "PORT=/dev/ttyUSB1", "CONFIG=" + cfg,
                         "DRY_RUN=1"], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert p.stdout.splitlines()[-10:] == _expected("m5stack_core", "/dev/ttyUSB1", cfg,
+    assert p.stdout.splitlines()[-13:] == _expected("m5stack_core", "/dev/ttyUSB1", cfg,
                                                     str(tmp_path / "roots.pem"), "hmac")
 
 
@@ -134,6 +138,84 @@ def test_ca_in_a_sub_folder_gets_its_folders_made_first(tmp_path):
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     mp = ".venv/bin/mpremote connect /dev/ttyUSB0 "
-    assert lines[3] == mp + ("exec 'import os; [os.mkdir(d) for d in [\"/certs\", \"/certs/auth0\"] "
+    assert lines[5] == mp + ("exec 'import os; [os.mkdir(d) for d in [\"/certs\", \"/certs/auth0\"] "
                              "if d.rsplit(\"/\", 1)[1] not in os.listdir(d.rsplit(\"/\", 1)[0] or \"/\")]'")
-    assert lines[4] == mp + "fs cp %s :/certs/auth0/roots.der" % (tmp_path / "certs" / "auth0" / "roots.der")
+    assert lines[6] == mp + "fs cp %s :/certs/auth0/roots.der" % (tmp_path / "certs" / "auth0" / "roots.der")
+
+
+def test_the_app_is_stopped_before_any_copy_and_started_only_after(tmp_path):
+    cfg = _config(tmp_path, "m5stack_core")
+    p = deploy("--board", "m5stack_core", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    lines = p.stdout.splitlines()
+    marker_on = [i for i, l in enumerate(lines) if "open(\"/safeboot\", \"w\")" in l]
+    resets = [i for i, l in enumerate(lines) if l.endswith(" reset")]
+    copies = [i for i, l in enumerate(lines) if " fs cp " in l or " mip install " in l]
+    marker_off = [i for i, l in enumerate(lines) if "os.remove(\"/safeboot\")" in l]
+    assert len(marker_on) == 1 and len(marker_off) == 1 and len(resets) == 2
+    assert marker_on[0] < resets[0] < min(copies)  # marker, hard reset, then the copies
+    assert max(copies) < marker_off[0] < resets[1] == len(lines) - 1
+
+
+def test_deploy_warns_before_copying_when_the_mpy_install_cannot_fit(tmp_path):
+    with open(os.path.join(ROOT, "docs", "footprint.json")) as f:
+        need = json.load(f)
+    cfg = _config(tmp_path, "heltec_wifi_kit_32")
+    p = deploy("--board", "heltec_wifi_kit_32", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    assert p.returncode == 0
+    warning = [l for l in p.stderr.splitlines() if l.startswith("deploy: warning:")]
+    if need["mpy_sign_in_kib"] > 109:  # the board file's HEAP_KIB: no PSRAM
+        assert len(warning) == 1, p.stderr
+        assert "%d KiB" % need["mpy_sign_in_kib"] in warning[0] and "109 KiB" in warning[0]
+        assert "FROZEN_MANIFEST" in warning[0] and "manifest.py" in warning[0]  # the path that fits
+    else:
+        assert warning == []
+    cfg = _config(tmp_path, "esp32_s3_box_3")  # PSRAM: the heap grows into it, no warning
+    p = deploy("--board", "esp32_s3_box_3", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+    assert p.returncode == 0 and "warning" not in p.stderr
+
+
+def test_fit_warning_follows_the_measured_figures(tmp_path):
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import deploy as tool
+
+    (tmp_path / "boards").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "boards" / "small.py").write_text("NEEDS = ()\nPSRAM = False\nHEAP_KIB = 109  # heap\n")
+    fp = tmp_path / "docs" / "footprint.json"
+    fp.write_text(json.dumps({"mpy_sign_in_kib": 147, "frozen_sign_in_kib": 58}))
+    text = tool.fit_warning("small", str(tmp_path))
+    assert "147 KiB" in text and "58 KiB" in text and "FROZEN_MANIFEST" in text
+    fp.write_text(json.dumps({"mpy_sign_in_kib": 96, "frozen_sign_in_kib": 40}))
+    assert tool.fit_warning("small", str(tmp_path)) is None  # the .mpy install fits: nothing to say
+    fp.write_text(json.dumps({"mpy_sign_in_kib": 150, "frozen_sign_in_kib": 120}))
+    text = tool.fit_warning("small", str(tmp_path))
+    assert "run out of memory" in text and "FROZEN_MANIFEST" not in text  # frozen would not fit either
+
+
+def test_readme_names_for_each_board_the_install_path_its_heap_fits():
+    # The README's board table must follow the measured figures and the board files: a board
+    # whose HEAP_KIB holds the .mpy sign-in says `make deploy`, the others say frozen.
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import deploy as tool
+
+    with open(os.path.join(ROOT, "docs", "footprint.json")) as f:
+        need = json.load(f)
+    with open(os.path.join(ROOT, "README.md")) as f:
+        rows = [line for line in f if line.startswith("| ") and line.count("|") == 6]
+    seen = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        name = cells[1].strip("`")
+        if name in BOARDS:
+            seen[name] = cells[4]
+    assert sorted(seen) == BOARDS
+    for name, path in seen.items():
+        heap, _ = tool.board_heap_kib(name)
+        want = "`make deploy`" if need["mpy_sign_in_kib"] <= heap else "frozen"
+        assert path == want, (name, path, want)
+    assert "%d KiB" % need["mpy_sign_in_kib"] in open(os.path.join(ROOT, "README.md")).read()
+    assert "%d KiB" % need["frozen_sign_in_kib"] in open(os.path.join(ROOT, "README.md")).read()

@@ -3,12 +3,19 @@
 
     python tools/deploy.py --board heltec_wifi_kit_32 --port /dev/ttyUSB0 [--config config.json] [--dry-run]
 
-Builds the .mpy files (tools/build_mpy.py), then with mpremote: makes /lib,
-copies the config to /config.json, the CA bundle named by the config's ca_file,
-the board file, the compiled library and app, /main.py; installs the
-micropython-lib packages the board needs (hmac always, ssd1306 for SSD1306
-boards) with `mpremote mip install` (the host needs internet for that); resets
-the board. --dry-run prints the exact commands, one per line, and runs none.
+Builds the .mpy files (tools/build_mpy.py), then with mpremote: stops the running
+app by writing the safe-boot marker /safeboot and resetting the board (the app's
+watchdog cannot be stopped, and survives Ctrl-C and soft reset; a hard reset clears
+it, and with the marker present main.py starts neither the app nor the watchdog:
+firmware/safeboot.py); makes /lib, copies the config to /config.json, the CA bundle
+named by the config's ca_file, the board file, the compiled library and app,
+/main.py; installs the micropython-lib packages the board needs (hmac always,
+ssd1306 for SSD1306 boards) with `mpremote mip install` (the host needs internet
+for that); deletes the marker and resets the board into the app.
+--dry-run prints the exact commands, one per line, and runs none.
+
+Before copying, it warns when the .mpy install will not fit the board's heap: the
+board file's HEAP_KIB against the measured sign-in footprint in docs/footprint.json.
 """
 import argparse
 import json
@@ -25,6 +32,10 @@ OUT = "build/mpy"
 MPREMOTE = ".venv/bin/mpremote"
 PYTHON = ".venv/bin/python"
 MKDIR_LIB = 'import os; "lib" in os.listdir("/") or os.mkdir("/lib")'
+SAFE_BOOT_ON = 'open("/safeboot", "w").close()'
+SAFE_BOOT_OFF = 'import os; os.remove("/safeboot")'
+BOOT_WAIT_S = "3"  # the board restarts (USB may re-enumerate) and boots into safe boot
+FOOTPRINT = "docs/footprint.json"
 
 
 class DeployError(Exception):
@@ -51,6 +62,39 @@ def board_needs(board, root=ROOT):
                 value = line.split("=", 1)[1].split("#", 1)[0].strip()
                 return [n for n in value.strip("()[] ").replace('"', "").replace("'", "").split(",") if n.strip()]
     return []
+
+
+def board_heap_kib(board, root=ROOT):
+    """(HEAP_KIB, PSRAM) the board file states (read without importing it), or (None, None)."""
+    heap = psram = None
+    with open(os.path.join(root, "boards", board + ".py")) as f:
+        for line in f:
+            value = line.split("=", 1)[-1].split("#", 1)[0].strip()
+            if line.startswith("HEAP_KIB"):
+                heap = int(value)
+            elif line.startswith("PSRAM"):
+                psram = value == "True"
+    return heap, psram
+
+
+def fit_warning(board, root=ROOT):
+    """A warning (text) when the .mpy sign-in needs more heap than the board has, else None."""
+    heap, psram = board_heap_kib(board, root)
+    try:
+        with open(os.path.join(root, FOOTPRINT)) as f:
+            need = json.load(f)
+    except (OSError, ValueError):
+        return None
+    mpy, frozen = need.get("mpy_sign_in_kib"), need.get("frozen_sign_in_kib")
+    if heap is None or mpy is None or mpy <= heap:
+        return None
+    text = ("the .mpy install needs about %d KiB of heap for a sign-in, but %s has %d KiB%s: it will "
+            "run out of memory. " % (mpy, board, heap, "" if psram else " (no PSRAM)"))
+    if frozen is not None and frozen <= heap:
+        text += ("Freeze the firmware instead (needs about %d KiB): build MicroPython with "
+                 "FROZEN_MANIFEST=%s/manifest.py and copy only config.json, the CA file and main.py "
+                 "(see docs/BOARDS.md)." % (frozen, root))
+    return text
 
 
 def read_config(path):
@@ -99,7 +143,10 @@ def commands(board, port, config_path, arch="xtensawin", root=ROOT):
     app_modules = [OUT + "/" + dev[:-3] + ".mpy" for src, dev in build_mpy.device_modules(root)
                    if src.startswith("firmware/") and dev != "main.py"]
     cmds = [[PYTHON, "tools/build_mpy.py", "--arch", arch, "--out", OUT]]
-    cmds.append(mp + ["exec", MKDIR_LIB])
+    # Stop the app: a hard reset clears its watchdog, and the marker keeps both off at boot.
+    cmds.append(mp + ["exec", SAFE_BOOT_ON])
+    cmds.append(mp + ["reset"])
+    cmds.append([MPREMOTE, "sleep", BOOT_WAIT_S] + mp[1:] + ["exec", MKDIR_LIB])
     cmds.append(mp + ["fs", "cp", repo_path(config_path, root), ":/config.json"])
     if ca:
         folder = ca[1].rsplit("/", 1)[0]
@@ -112,6 +159,7 @@ def commands(board, port, config_path, arch="xtensawin", root=ROOT):
     cmds.append(mp + ["fs", "cp"] + app_modules + [":/lib/"])
     cmds.append(mp + ["fs", "cp", OUT + "/main.py", ":/main.py"])
     cmds.append(mp + ["mip", "install", "hmac"] + board_needs(board, root))
+    cmds.append(mp + ["exec", SAFE_BOOT_OFF])
     cmds.append(mp + ["reset"])
     return cmds
 
@@ -132,6 +180,9 @@ def main(argv=None):
     except DeployError as e:
         print("deploy: " + str(e), file=sys.stderr)
         return 2
+    warning = fit_warning(args.board)
+    if warning:
+        print("deploy: warning: " + warning, file=sys.stderr, flush=True)
     for cmd in cmds:
         print(shlex.join(cmd), flush=True)
         if args.dry_run:

@@ -18,6 +18,8 @@ _IND_W = 16  # width of the poll indicator when it shares the countdown's line
 _MESSAGES = {
     "starting": ("STARTING", "Starting up..."),
     "connecting": ("CONNECTING", "Connecting to the network..."),
+    "clock": ("SETTING CLOCK", "Setting the clock from the network (NTP)..."),
+    "safe_boot": ("SAFE BOOT", "App and watchdog not started."),
     "waiting": ("PLEASE WAIT", "Asking the sign-in server for a code..."),
     "success": ("SIGNED IN", "You are signed in."),
     "signed_out": ("SIGNED OUT", "Press the button to sign in."),

@@ -20,6 +20,10 @@ if not MICROPYTHON:
 
 _TIMEOUT = set(getattr(errno, n) for n in ("ETIMEDOUT", "EAGAIN", "EWOULDBLOCK") if hasattr(errno, n))
 _REFUSED = set(getattr(errno, n) for n in ("ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH") if hasattr(errno, n))
+# Out of memory: errno ENOMEM (MicroPython's tls raises it for MBEDTLS_ERR_SSL_ALLOC_FAILED; lwIP
+# for a socket buffer) and mbedTLS's own *_ALLOC_FAILED codes (SSL, X509, PK, MPI, ECP, ASN1,
+# cipher). On an ESP32 these mean the IDF heap is short, not that the peer hung up.
+_NOMEM = set((getattr(errno, "ENOMEM", 12), -0x7F00, -0x2880, -0x3F80, -0x0010, -0x4D80, -0x006A, -0x6180))
 _PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
 _PEM_END = b"-----END CERTIFICATE-----"
 
@@ -101,10 +105,13 @@ def client_context(ca_file=None, cadata=None):
 
 
 def network_error(e, what):
-    """Map an OSError from socket work to TransportError('timeout'|'refused'|'reset')."""
+    """Map an OSError (or MemoryError) from socket work to TransportError('timeout'|'refused'|
+    'out_of_memory'|'reset')."""
     code = getattr(e, "errno", None)
     if code is None and e.args and isinstance(e.args[0], int):
         code = e.args[0]
+    if code in _NOMEM or isinstance(e, MemoryError):
+        return TransportError("out_of_memory", what + ": out of memory")
     if code in _TIMEOUT or (not MICROPYTHON and isinstance(e, socket.timeout)):
         return TransportError("timeout", what + " timed out")
     if code in _REFUSED:
@@ -122,18 +129,22 @@ def tls_error(e, host):
             if "validity has expired" in msg:
                 return TLSError("tls_expired", "certificate of %s has expired" % host)
             if "in the future" in msg:
-                return TLSError("tls_expired", "certificate of %s is not valid yet (is the clock set?)" % host)
+                return TLSError("tls_not_yet_valid", "certificate of %s is not valid yet (is the clock set?)" % host)
             if "CN" in msg:
                 return TLSError("tls_hostname", "certificate is not valid for %s" % host)
             return TLSError("tls", "certificate of %s refused: %s" % (host, msg.strip()))
         code = e.args[0] if e.args else None
+        if code in _NOMEM or isinstance(e, MemoryError):
+            return network_error(e, "TLS handshake with " + host)
         if isinstance(code, int) and code < 0:
             return TLSError("tls", "TLS handshake with %s failed (mbedTLS -0x%04x)" % (host, -code))
     else:
         if isinstance(e, _ssl.SSLCertVerificationError):
             code = e.verify_code
-            if code in (9, 10):
-                return TLSError("tls_expired", "certificate of %s is expired or not valid yet" % host)
+            if code == 9:  # X509_V_ERR_CERT_NOT_YET_VALID
+                return TLSError("tls_not_yet_valid", "certificate of %s is not valid yet (is the clock set?)" % host)
+            if code == 10:
+                return TLSError("tls_expired", "certificate of %s has expired" % host)
             if code in (62, 64):
                 return TLSError("tls_hostname", "certificate is not valid for %s" % host)
             if code in (2, 18, 19, 20, 21, 27):
@@ -141,6 +152,6 @@ def tls_error(e, host):
             return TLSError("tls", "certificate of %s refused: %s" % (host, e.verify_message))
         if isinstance(e, _ssl.SSLError):
             return TLSError("tls", "TLS handshake with %s failed: %s" % (host, e.reason))
-    if isinstance(e, OSError):
+    if isinstance(e, (OSError, MemoryError)):
         return network_error(e, "TLS handshake with " + host)
     return TLSError("tls", "TLS handshake with %s failed" % host)

@@ -189,6 +189,19 @@ if framebuf is not None:
         assert dcs_transactions(m.log, 27) == [(0x2A, _be16(300, 301)), (0x2B, _be16(200, 200)),
                                                (0x2C, b"\x12\x34\x12\x34")]
 
+    def test_ili9342c_active_high_reset_ends_released_and_vendor_runs_follow_swreset():
+        m = RecordingMachine()
+        vendor = b"\xc8\x03\xff\x93\x42\xc5\x01\xd0"
+        d = _ili(m, madctl=0xC8, rst_active_high=True, vendor_init=vendor)
+        rst = [e[2] for e in m.entries("pin") if e[1] == 33]
+        assert rst[-3:] == [0, 1, 0]  # released, reset (high), released: never left in reset
+        txs = dcs_transactions(m.log, 27)
+        assert txs == [(0x01, b""), (0xC8, b"\xff\x93\x42"), (0xC5, b"\xd0"), (0x11, b""),
+                       (0x3A, b"\x55"), (0x36, b"\xc8"), (0x20, b""), (0x29, b"")]
+        first_spi = [i for i, e in enumerate(m.log) if e[0] == "spi"][0]
+        assert [i for i, e in enumerate(m.log) if e[0] == "pin" and e[1] == 33][-1] < first_spi
+        assert d.width == 320
+
     def _sh1106(m):
         i2c = m.I2C(0, scl=m.Pin(22), sda=m.Pin(21))
         return SH1106(i2c)

@@ -1,4 +1,5 @@
-# ST7789 colour TFT over SPI (LilyGo T-Display 1.14", 135x240), drawn directly.
+# ST7789 colour TFT over SPI (LilyGo T-Display 1.14", 135x240; the original
+# ESP32-S3-Box 2.4", 320x240), drawn directly.
 #
 # The controller's RAM is 240x320; a 135x240 panel shows a window of it. In
 # portrait (MADCTL 0x00) that window starts at column 52, row 40: (240 - 135) / 2
@@ -23,13 +24,13 @@ _COLMOD_RGB565 = const(0x55)
 
 class ST7789(DcsTft):
     def __init__(self, spi, dc, width=135, height=240, cs=None, rst=None, backlight=None,
-                 x_offset=52, y_offset=40, madctl=0x00, invert=True):
+                 x_offset=52, y_offset=40, madctl=0x00, invert=True, rst_active_high=False):
         self.madctl = madctl
         self.invert = invert
         DcsTft.__init__(self, spi, dc, width, height, cs=cs, rst=rst, backlight=backlight,
-                        x_offset=x_offset, y_offset=y_offset)
+                        x_offset=x_offset, y_offset=y_offset, rst_active_high=rst_active_high)
 
-    def init_sequence(self):
+    def init_sequence(self, vendor_init=None):
         return (
             (_SWRESET, None, 150),
             (_SLPOUT, None, 10),

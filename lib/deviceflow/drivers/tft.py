@@ -24,7 +24,7 @@ class DcsTft:
     dark = 0x0000  # black: QR modules and text
 
     def __init__(self, spi, dc, width, height, cs=None, rst=None, backlight=None,
-                 x_offset=0, y_offset=0):
+                 x_offset=0, y_offset=0, rst_active_high=False, vendor_init=None):
         self.spi = spi
         self.dc = dc
         self.cs = cs
@@ -45,21 +45,25 @@ class DcsTft:
             cs.value(1)
         dc.value(0)
         if rst is not None:
-            rst.value(1)
+            # Most panels reset while RST is low; some boards (ESP32-S3-Box-3) invert the line
+            # and reset while it is high. Either way the pulse ends released.
+            idle = 0 if rst_active_high else 1
+            rst.value(idle)
             time.sleep_ms(1)
-            rst.value(0)
+            rst.value(idle ^ 1)
             time.sleep_ms(10)
-            rst.value(1)
+            rst.value(idle)
             time.sleep_ms(120)
-        for cmd, data, delay in self.init_sequence():
+        for cmd, data, delay in self.init_sequence(vendor_init):
             self.command(cmd, data)
             if delay:
                 time.sleep_ms(delay)
         if backlight is not None:
             backlight.value(1)
 
-    def init_sequence(self):
-        """(command, data bytes or None, delay ms) in order; each driver defines it."""
+    def init_sequence(self, vendor_init=None):
+        """(command, data bytes or None, delay ms) in order; each driver defines it.
+        vendor_init: the panel maker's register settings, for drivers that take them."""
         raise NotImplementedError
 
     # --- bus --------------------------------------------------------------
