@@ -148,8 +148,10 @@ class App(SignIn):
 
     def _decide(self, now):
         s = self.session
+        from deviceflow.clock import span  # every config span is clamped to the tick range
+
         if s.access_valid(now) and not s.refresh_due(now):
-            spread = self.cfg["api_spread_s"] * 1000
+            spread = span(self.cfg["api_spread_s"] * 1000)
             self.api_at = self.clock.ticks_add(now, int(self.rand() * spread))
             self.screen.message("success", s.record.get("name"))
             self._goto("idle")
@@ -164,7 +166,7 @@ class App(SignIn):
         else:
             # Not signed in: ask for a code after a random part of api_spread_s, so devices
             # that boot together do not all poll the token endpoint in the same second.
-            self._goto("device_start", int(self.rand() * self.cfg["api_spread_s"] * 1000))
+            self._goto("device_start", int(self.rand() * span(self.cfg["api_spread_s"] * 1000)))
 
     # ---- the API ---------------------------------------------------------
     def _api(self, now):
@@ -219,7 +221,9 @@ class App(SignIn):
         if self.demo and self.refreshes:
             self.exit_code = 0
             return
-        self.api_at = self.clock.ticks_add(now, self.cfg["api_interval_s"] * 1000)
+        from deviceflow.clock import span  # an interval of days must not overflow a tick sum
+
+        self.api_at = self.clock.ticks_add(now, span(self.cfg["api_interval_s"] * 1000))
         self._goto("idle")
 
     def _idle(self, now):

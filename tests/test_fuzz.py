@@ -9,7 +9,9 @@ loader. Properties:
   and never show the device code or refresh token in any action's repr or description;
 - next_action always returns a valid action (Send, Wait, Failed) while a flow is under way.
 
-Total: 12,300 cases (see EXAMPLES); about 40 s on one core.
+Total: 13,500 cases (see EXAMPLES); about 45 s on one core. Huge tick spans (a session of any
+lifetime or time unplugged, any Retry-After) are fuzzed on a clock that raises on overflow, as
+an ESP32 does.
 """
 import base64
 import json
@@ -492,3 +494,54 @@ def test_token_store_load_never_raises_on_any_file(store_dir, data, pos, patch, 
             # accepted content other than what we wrote needs the key's tag: only junk framing
             # carrying a valid tag could, and random bytes never forge HMAC-SHA256
             raise AssertionError("store accepted a record it did not write: %r" % (out,))
+
+
+# ---- huge tick spans (issue 13 item 2) -------------------------------------------------------
+# ManualClock raises OverflowError on a tick span of 2^29 ms or more, as MicroPython's ticks_add
+# does on an ESP32. A session fed any lifetime, any time unplugged and any wait between looks
+# must neither raise nor misjudge: the access token is valid exactly while its time is not up.
+EXAMPLES["spans"] = 600
+
+
+@fuzz("spans")
+@given(st.integers(0, TICKS_PERIOD - 1), st.integers(1, 10 ** 9), st.integers(-10 ** 10, 10 ** 9),
+       st.booleans(), st.lists(st.integers(0, 4 * 86400 * 1000), min_size=1, max_size=12),
+       st.sampled_from([0.0, 0.5, 0.999]))
+def test_session_spans_of_any_length(start, expires_in, wall_shift, fresh, steps, r):
+    if os.path.join(ROOT, "firmware") not in sys.path:
+        sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    from session import Session, make_record
+
+    t0 = 1800000000
+    clock = ManualClock(start=start, wall=t0 + (0 if fresh else wall_shift))
+    rec = make_record({"access_token": "at", "token_type": "Bearer", "refresh_token": "rt",
+                       "expires_in": expires_in}, t0)
+    s = Session(clock, lambda: r, margin_s=60, window_s=600, spread_s=300)
+    s.adopt(rec, fresh, clock.ticks_ms())
+    left = expires_in * 1000 - (0 if fresh else wall_shift * 1000)
+    for dt in steps:
+        now = clock.ticks_ms()
+        assert s.access_valid(now) == (left > 0), (left, dt)
+        if left <= 0:
+            s.refresh_due(now)  # due now or within the boot spread, never an exception
+        clock.advance(dt)
+        left -= dt
+
+
+@fuzz("spans")
+@given(st.integers(0, TICKS_PERIOD - 1), st.integers(0, 10 ** 12), st.integers(6, 10 ** 7))
+def test_retry_after_of_any_size_on_pending_never_overflows(start, retry_after_s, expires_in):
+    clock = ManualClock(start=start)
+    flow = DeviceFlow(clock, "cid", "https://t.example.com/dev", "https://t.example.com/tok")
+    flow.start(clock.now)
+    code = {"device_code": DEVICE_CODE, "user_code": "WDJB-MJHT", "expires_in": expires_in,
+            "verification_uri": "https://t.example.com/activate", "interval": 5}
+    flow.on_response(clock.now, 200, {"content-type": "application/json"}, json.dumps(code).encode())
+    clock.advance(5000)
+    assert flow.next_action(clock.now).kind == "send"
+    a = flow.on_response(clock.now, 400, {"content-type": "application/json", "retry-after": str(retry_after_s)},
+                         b'{"error": "authorization_pending"}')
+    assert a.kind in ("wait", "failed")
+    if a.kind == "wait":
+        waited = clock.ticks_diff(a.until, clock.now)
+        assert 0 <= waited <= MAX_WAIT_MS
