@@ -49,6 +49,9 @@ class App(SignIn):
         self.refreshes = 0
         self.code_expires_at = None
         self.busy_refusals = 0  # consecutive "not now" failures of the device flow (signin._RETRY_LATER)
+        self.unsaved = None  # a token record in use whose write to flash failed (signin._persist)
+        self.save_at = None  # ticks of the next write attempt
+        self.save_failures = 0
         self._ran = None  # the state whose step ran last
 
     # ---- driving -------------------------------------------------------
@@ -57,6 +60,8 @@ class App(SignIn):
         now = self.clock.ticks_ms()
         if self.screen.code_shown:
             self.screen.tick(now)
+        if self.unsaved is not None and self.clock.ticks_diff(now, self.save_at) >= 0:
+            self._persist(self.unsaved, now)  # only the write is retried, never the exchange
         wait = self.clock.ticks_diff(self.wake_at, now)
         if wait > 0:
             return min(wait, 1000)
@@ -191,8 +196,7 @@ class App(SignIn):
                 self._start_refresh(now)
             else:
                 self.api_retry_after_refresh = False
-                self.session.adopt(None, False, now)
-                self.store.clear()
+                self._forget_tokens(now)
                 self._goto("device_start")
             return
         if resp.status >= 400:
@@ -207,6 +211,8 @@ class App(SignIn):
 
     def _after_api(self, now):
         if self.cfg["mode"] == "sensor":
+            if self.unsaved is not None:
+                self._persist(self.unsaved, now)  # RAM does not survive deep sleep: one more try
             self.log.event("sleep", seconds=self.cfg["sleep_s"])
             self.exit_code = 0
             self.platform.deep_sleep(self.cfg["sleep_s"])
@@ -275,13 +281,17 @@ class App(SignIn):
             self.log.error(action.reason, detail=action.description, state="refresh")
             if action.reason == "invalid_grant":
                 # The grant is gone (revoked, expired, reused): start over with the reason on screen.
-                self.store.clear()
-                self.session.adopt(None, False, now)
+                self._forget_tokens(now)
                 self.screen.message("error", "Signed out by the provider. Sign in again.")
                 self._goto("device_start", 3000)
             else:
                 self.screen.message("provider", action.description)
                 self._goto("halted")
+
+    def _forget_tokens(self, now):
+        self.unsaved = None  # a pending write must not bring a signed-out record back
+        self.store.clear()
+        self.session.adopt(None, False, now)
 
     # ---- sign out ----------------------------------------------------------
     def _sign_out(self, now):
@@ -296,8 +306,7 @@ class App(SignIn):
                 self.log.event("revoked", status=resp.status)
             except TransportError as e:
                 self.log.error(e.reason, detail="revocation failed; wiping the device anyway")
-        self.store.clear()
-        self.session.adopt(None, False, now)
+        self._forget_tokens(now)
         self.log.event("signed_out")
         self.screen.message("signed_out")
         if self.once:
