@@ -34,7 +34,7 @@ class App(SignIn):
         # refresh point costs battery: it refreshes at once when the token is due.
         spread = 0 if cfg.get("mode") == "sensor" else cfg.get("refresh_spread_s", 0)
         self.session = Session(clock, rand, cfg["refresh_margin_s"], cfg["refresh_window_s"], spread)
-        self.endpoints = Endpoints(cfg, transport, log)
+        self.endpoints = Endpoints(cfg, transport, log, store)
         self.state = "start"
         self.wake_at = clock.ticks_ms()
         self.exit_code = None
@@ -143,6 +143,16 @@ class App(SignIn):
         if record is None and self.store.last_error:
             self.log.error("store_" + self.store.last_error, detail="stored sign-in unreadable; signing in again")
             self.store.clear()
+        if record is not None:
+            from session import foreign
+
+            why = foreign(record, self.endpoints.binding())
+            if why:
+                # Another tenant's, client's or grant's sign-in (a re-provisioned device): its
+                # tokens must never be sent, not even to their own provider.
+                self.log.event("state_discarded", what="tokens", reason=why)
+                self.store.clear()
+                record = None
         self.session.adopt(record, False, now)
         self.log.event("tokens_loaded" if record else "no_tokens")
         self._goto("endpoints")

@@ -12,9 +12,29 @@ from deviceflow.clock import Deadline, span
 RECORD_VERSION = 1
 
 
-def make_record(tokens, now_wall, claims=None, previous=None):
-    """The record written to flash for a TokensReady result."""
-    rec = {"v": RECORD_VERSION}
+def binding(cfg):
+    """Whose tokens are: the tenant (issuer), the client, and what shapes the grant (audience,
+    resource, scope). A stored record bound otherwise is discarded, never sent anywhere."""
+    from deviceflow.providers import profile_for
+
+    return {"issuer": cfg["issuer"], "client_id": cfg["client_id"], "audience": cfg.get("audience"),
+            "resource": cfg.get("resource"), "scope": profile_for(cfg["provider"], cfg["issuer"]).scope(cfg)}
+
+
+def foreign(record, bound):
+    """None when `record` belongs to `bound` (see binding), else the first key that differs
+    ('unbound' for a record written before records were bound)."""
+    from deviceflow.store import bound_mismatch
+
+    mine = record.get("bound")
+    if not isinstance(mine, dict):
+        return "unbound"
+    return bound_mismatch(mine, bound)
+
+
+def make_record(tokens, now_wall, claims=None, previous=None, bound=None):
+    """The record written to flash for a TokensReady result; `bound` is binding(cfg)."""
+    rec = {"v": RECORD_VERSION, "bound": bound or (previous or {}).get("bound")}
     for key in ("access_token", "token_type", "refresh_token", "id_token", "scope", "expires_in"):
         rec[key] = tokens.get(key)
     if not rec["refresh_token"] and previous:

@@ -40,6 +40,8 @@ class SignIn:
             resp = self._exchange(send.method, send.url, send.headers, send.body)
         except TransportError as e:
             self.log.error(e.reason, detail=e.detail, state=state)
+            if not isinstance(e, TLSError):
+                self.endpoints.forget_discovery()  # a cached endpoint may be gone: re-fetch next boot
             if isinstance(e, TLSError):
                 self.screen.message("tls", e.detail or e.reason)
             elif not self.screen.code_shown:  # the code, once shown, stays up
@@ -171,7 +173,7 @@ class SignIn:
         # access token is used anywhere. When the write fails (flash full, I/O error), the new
         # tokens are used from RAM all the same and only the write is retried (_persist): the
         # grant is spent, and the refresh token still on flash may be revoked for reuse.
-        record = make_record(tokens, self.clock.time(), claims, self.session.record)
+        record = make_record(tokens, self.clock.time(), claims, self.session.record, self.endpoints.binding())
         self._persist(record, now)
         self.session.adopt(record, fresh, now)
 

@@ -2,6 +2,8 @@
 Unix-port process (tests/device.py) against the stub over verified HTTPS.
 
 - a full flash after a refresh: the new tokens are used from RAM, only the write is retried;
+- a device re-provisioned for another tenant (another issuer, client or audience, same state
+  folder): the old sign-in and caches are discarded, never sent to the new provider;
 """
 import errno
 import os
@@ -99,3 +101,105 @@ def test_full_flash_after_a_refresh_keeps_the_new_tokens_and_retries_the_write(s
     later = _token_posts(stub, "refresh_token")[len(refreshes):]
     assert [r["status"] for r in later] in ([], [200]), later
     assert stub.requests()[before:][-1]["path"] == "/api/hello"
+
+
+# ---- state of the previous tenant (item 1) ---------------------------------------------------
+
+def test_a_new_tenant_never_gets_the_old_tenants_state(tmp_path):
+    # `make run CONFIG=a.json ONCE=1`, then CONFIG=b.json with the same state folder. Before,
+    # the second run refreshed with A's refresh token at A's cached token endpoint (and against
+    # a live B would send it to B), and never showed a code.
+    with start_stub(str(tmp_path / "a"), tls=True, interval=1, approve_after=1) as a, \
+            start_stub(str(tmp_path / "b"), tls=True, interval=1, approve_after=1) as b:
+        dev = Device(tmp_path, a, refresh_spread_s=0)
+        assert dev.run("--once") == 0, dev.log_text()
+        assert set(os.listdir(dev.state)) >= {"tokens.json", "discovery.json", "jwks.json"}
+        seen_by_a = len(a.requests())
+        # Re-provisioned: tenant B's issuer, the same state folder. Expire A's access token too,
+        # so that reusing the old record would mean a refresh.
+        dev.config.update(issuer=b.issuer, api_url=b.url + "/api/hello", ca_file=b.ca_pem)
+        dev.write_config()
+        assert dev.run("--once", timeout=60) == 0, dev.log_text()
+        assert len(a.requests()) == seen_by_a  # nothing more went to tenant A
+        discarded = {e["what"]: e["reason"] for e in dev.events("state_discarded")}
+        assert discarded == {"tokens": "issuer", "discovery": "issuer", "jwks": "issuer"}, discarded
+        names = [e["event"] for e in dev.events()]
+        assert "show_code" in names and "id_token_ok" in names and "api_ok" in names, names
+        reqs = b.requests()
+        assert not [r for r in reqs if r.get("grant_type") == "refresh_token"], reqs
+        assert reqs[0]["path"] == "/.well-known/openid-configuration"
+        apis = [r for r in reqs if r["path"] == "/api/hello"]
+        assert apis and all(r["status"] == 200 for r in apis), apis  # A's access token never sent
+
+
+@pytest.mark.parametrize("change", ["client_id", "audience"])
+def test_another_client_or_audience_on_the_same_tenant_signs_in_again(stub, tmp_path, change):
+    dev = Device(tmp_path, stub, refresh_spread_s=0)
+    assert dev.run("--once") == 0, dev.log_text()
+    before = len(stub.requests())
+    if change == "client_id":
+        stub.configure(client_id="kiosk-2")
+        dev.config.update(client_id="kiosk-2")
+    else:
+        stub.configure(audience="https://other-api.example.com/")
+        dev.config.update(audience="https://other-api.example.com/")
+    dev.write_config()
+    assert dev.run("--once") == 0, dev.log_text()
+    discarded = {e["what"]: e["reason"] for e in dev.events("state_discarded")}
+    assert discarded.get("tokens") == change, dev.log_text()
+    later = stub.requests()[before:]
+    assert not [r for r in later if r.get("grant_type") == "refresh_token"], later
+    assert dev.events("show_code") and dev.events("api_ok")
+
+
+# ---- files at rest (item 8) ------------------------------------------------------------------
+
+def test_key_tokens_and_caches_are_private_files(stub, tmp_path):
+    dev = Device(tmp_path, stub)
+    assert dev.run("--once") == 0, dev.log_text()
+    for name in ("device.key", "tokens.json", "discovery.json", "jwks.json"):
+        mode = os.stat(os.path.join(dev.state, name)).st_mode & 0o777
+        assert mode == 0o600, (name, oct(mode))
+
+
+def _planted_jwks(stub):
+    """The stub's key set with every modulus replaced by one of an attacker's own keys."""
+    import base64
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    status, _, body = stub.request("GET", "/.well-known/jwks.json")
+    doc = json.loads(body)
+    n = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_numbers().n
+    fake = base64.urlsafe_b64encode(n.to_bytes(256, "big")).rstrip(b"=").decode()
+    for jwk in doc["keys"]:
+        jwk["n"] = fake
+        jwk.pop("x5c", None)
+    return doc
+
+
+@pytest.mark.parametrize("form", ["plain", "tagged_elsewhere"])
+def test_a_planted_signing_key_is_refused_and_the_real_one_fetched(stub, tmp_path, form):
+    # Whoever can write the flash but not read device.key plants a JWKS cache holding their own
+    # key under the provider's kid. Before, the untagged cache was trusted: the real id_token
+    # failed its check ("Sign-in rejected"), and a token signed by the planted key would pass.
+    import json
+
+    dev = Device(tmp_path, stub)
+    assert dev.run("--once") == 0, dev.log_text()
+    os.remove(os.path.join(dev.state, "tokens.json"))  # sign in again, with the cache in place
+    planted = _planted_jwks(stub)
+    path = os.path.join(dev.state, "jwks.json")
+    if form == "plain":
+        with open(path, "w") as f:
+            json.dump(planted, f)
+    else:  # the cache's own format, tagged under another device's key
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+        from deviceflow.store import TokenStore
+        TokenStore(path, b"z" * 32).save({"v": 2, "for": {"issuer": stub.issuer, "client_id": dev.config["client_id"]},
+                                          "data": planted})
+    assert dev.run("--once") == 0, dev.log_text()
+    assert dev.events("state_discarded")[0]["what"] == "jwks", dev.log_text()
+    assert dev.events("jwks_fetched") and dev.events("id_token_ok")

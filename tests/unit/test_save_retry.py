@@ -12,6 +12,7 @@ from deviceflow.http import Response
 from deviceflow.store import TokenStore
 import config
 from app import App
+from session import binding
 
 T0 = 1800000000
 API = "https://api.example.com/hello"
@@ -112,7 +113,7 @@ def _run(fails):
     store.clock = clock
     # Signed in an hour ago: the access token just expired, the refresh token is live.
     store.save({"v": 1, "access_token": "at-1", "token_type": "Bearer", "refresh_token": "rt-1",
-                "expires_in": 3600, "obtained_at": T0 - 3600, "expires_at": T0})
+                "expires_in": 3600, "obtained_at": T0 - 3600, "expires_at": T0, "bound": binding(cfg)})
     store.attempts = []
     store.fails = fails
     log = Log()

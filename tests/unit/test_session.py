@@ -205,3 +205,21 @@ def test_a_long_token_stored_before_a_short_power_cut_is_still_valid_at_boot():
     assert s.access_valid(now) and not s.refresh_due(now)
     invalid_at, due_at = _live(clock, s, 24 * DAY_S, 23 * DAY_S - 3600)
     assert invalid_at == 23 * DAY_S and 22 * DAY_S < due_at < 23 * DAY_S, (invalid_at, due_at)
+
+
+def test_a_record_belongs_to_the_issuer_client_audience_and_scope_it_was_issued_for():
+    from session import binding, foreign
+
+    cfg = {"issuer": "https://a.auth0.com/", "client_id": "k1", "provider": "auth0",
+           "audience": "https://api/", "resource": None, "scope": None}
+    rec = make_record(tokens(), T0, bound=binding(cfg))
+    assert foreign(rec, binding(cfg)) is None
+    # a rotated record keeps its binding
+    assert foreign(make_record(tokens(refresh_token="rt2"), T0, previous=rec), binding(cfg)) is None
+    for key, value in (("issuer", "https://b.auth0.com/"), ("client_id", "k2"),
+                       ("audience", "https://other/"), ("resource", "https://res/"),
+                       ("scope", "openid offline_access")):
+        other = dict(cfg)
+        other[key] = value
+        assert foreign(rec, binding(other)) == key, key
+    assert foreign(make_record(tokens(), T0), binding(cfg)) == "unbound"  # written before binding
