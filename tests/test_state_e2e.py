@@ -4,6 +4,9 @@ Unix-port process (tests/device.py) against the stub over verified HTTPS.
 - a full flash after a refresh: the new tokens are used from RAM, only the write is retried;
 - a device re-provisioned for another tenant (another issuer, client or audience, same state
   folder): the old sign-in and caches are discarded, never sent to the new provider;
+- files at rest: private (0600) on a Unix host, and a planted signing key is refused;
+- a provider without OpenID discovery: none is needed when the config gives the endpoints,
+  and RFC 8414 metadata is used when only that is published.
 """
 import errno
 import os
@@ -203,3 +206,33 @@ def test_a_planted_signing_key_is_refused_and_the_real_one_fetched(stub, tmp_pat
     assert dev.run("--once") == 0, dev.log_text()
     assert dev.events("state_discarded")[0]["what"] == "jwks", dev.log_text()
     assert dev.events("jwks_fetched") and dev.events("id_token_ok")
+
+
+# ---- a provider without OpenID discovery (item 11) -------------------------------------------
+
+@pytest.mark.parametrize("profile", ["generic", "entra"])
+def test_explicit_endpoints_and_no_id_token_need_no_discovery(stub, tmp_path, profile):
+    # Before: boot stopped at `reason=discovery_status` when the OpenID document answered 404,
+    # though the config gave both endpoints and asked for no ID token.
+    stub.configure(discovery="none", provider=profile)
+    dev = Device(tmp_path, stub, provider=profile, scope="offline_access",
+                 device_authorization_endpoint=stub.url + "/oauth/device/code",
+                 token_endpoint=stub.url + "/oauth/token")
+    assert dev.run("--once", timeout=60) == 0, dev.log_text()
+    assert not [r for r in stub.requests() if r["path"].startswith("/.well-known/")]
+    assert dev.events("tokens_stored") and dev.events("api_ok")
+
+
+def test_a_plain_oauth_server_is_discovered_by_its_rfc8414_metadata(stub, tmp_path):
+    stub.configure(discovery="oauth", provider="generic")
+    dev = Device(tmp_path, stub, provider="generic")
+    assert dev.run("--once", timeout=60) == 0, dev.log_text()
+    wk = [(r["path"], r["status"]) for r in stub.requests() if r["path"].startswith("/.well-known/")]
+    assert wk[:2] == [("/.well-known/openid-configuration", 404),
+                      ("/.well-known/oauth-authorization-server", 200)], wk
+    assert dev.events("id_token_ok") and dev.events("api_ok")
+    # the document is cached: the next boot asks for no metadata at all
+    before = len(stub.requests())
+    assert dev.run("--once", timeout=60) == 0, dev.log_text()
+    assert not [r for r in stub.requests()[before:] if r["path"].startswith("/.well-known/openid")]
+    assert not [r for r in stub.requests()[before:] if r["path"].startswith("/.well-known/oauth")]

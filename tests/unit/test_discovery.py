@@ -205,3 +205,26 @@ def test_invalidate_removes_the_cache_and_tolerates_absence():
     assert cache.load() is None
     assert os.listdir(d) == []
     cache.invalidate()  # twice: no error
+
+
+def test_rfc8414_metadata_url_puts_the_well_known_part_before_the_issuer_path():
+    from deviceflow.discovery import metadata_urls, oauth_metadata_url
+
+    assert oauth_metadata_url("https://as.example.com") == "https://as.example.com/.well-known/oauth-authorization-server"
+    assert oauth_metadata_url("https://as.example.com/") == "https://as.example.com/.well-known/oauth-authorization-server"
+    assert (oauth_metadata_url("https://as.example.com/tenant1/") ==
+            "https://as.example.com/.well-known/oauth-authorization-server/tenant1")
+    assert metadata_urls("https://as.example.com/t/") == (
+        "https://as.example.com/t/.well-known/openid-configuration",
+        "https://as.example.com/.well-known/oauth-authorization-server/t")
+    raises(ConfigError, oauth_metadata_url, "http://evil.example/")
+
+
+def test_no_discovery_for_what_the_config_gives_and_jwks_only_for_openid():
+    two = {"device_authorization_endpoint": "https://a.example/d", "token_endpoint": "https://a.example/t"}
+    for name in ("generic", "entra", "okta", "keycloak", "auth0"):
+        p = profile_for(name)
+        assert not needs_discovery(p, two, "offline_access"), name  # no ID token asked for
+        assert not needs_discovery(p, two, ""), name
+        assert needs_discovery(p, two, "openid offline_access"), name  # its keys are needed
+        assert needs_discovery(p, {}, "offline_access"), name

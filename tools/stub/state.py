@@ -38,7 +38,11 @@ DEFAULTS = {
     "form_replies": False,     # github mode: form-encoded replies even to Accept: application/json
     "client_secret": None,     # google mode: token requests must carry this client_secret
     "quota_exceeded": 0,       # refuse this many device requests with the mode's quota error
+    # metadata documents served: "openid" (/.well-known/openid-configuration), "oauth" (RFC 8414
+    # /.well-known/oauth-authorization-server only, as a plain OAuth 2.0 server), "both", "none"
+    "discovery": "openid",
 }
+DISCOVERY_MODES = ("openid", "oauth", "both", "none")
 
 
 def _err(status, error, description):
@@ -90,6 +94,8 @@ class Authority:
             providers.check_settings(changes)
         except ValueError as e:
             raise KeyError(str(e))
+        if changes.get("discovery", "openid") not in DISCOVERY_MODES:
+            raise KeyError("discovery must be one of " + ", ".join(DISCOVERY_MODES))
         with self.lock:
             self.settings.update(copy.deepcopy(changes))
             return copy.deepcopy(self.settings)
