@@ -47,6 +47,8 @@ class SignIn:
             elif not self.screen.code_shown:  # the code, once shown, stays up
                 self.screen.message("network", e.detail or e.reason)
             return engine.on_transport_error(self.clock.ticks_ms(), e.reason)
+        if resp.status == 404:
+            self.endpoints.forget_discovery()  # no such endpoint (any more): re-fetch next boot
         action = engine.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
         if action.kind == "wait" and action.reason == "backoff":
             self._server_trouble(resp, state)

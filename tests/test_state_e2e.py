@@ -236,3 +236,37 @@ def test_a_plain_oauth_server_is_discovered_by_its_rfc8414_metadata(stub, tmp_pa
     assert dev.run("--once", timeout=60) == 0, dev.log_text()
     assert not [r for r in stub.requests()[before:] if r["path"].startswith("/.well-known/openid")]
     assert not [r for r in stub.requests()[before:] if r["path"].startswith("/.well-known/oauth")]
+
+
+def test_a_cached_endpoint_that_fails_is_forgotten_and_discovered_again(stub, tmp_path):
+    # The cached document names a token endpoint that no longer answers (connection refused).
+    # Before, forget_discovery was never called: every boot trusted the stale cache again.
+    import socket
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+    from deviceflow.discovery import DiscoveryCache
+    from deviceflow.store import TokenStore, load_or_create_key
+
+    stub.configure(access_ttl=3600)
+    dev = Device(tmp_path, stub, refresh_spread_s=0)
+    assert dev.run("--once") == 0, dev.log_text()
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    key = load_or_create_key(os.path.join(dev.state, "device.key"))
+    cache = DiscoveryCache(TokenStore(os.path.join(dev.state, "discovery.json"), key),
+                           {"issuer": stub.issuer, "client_id": dev.config["client_id"]})
+    doc = cache.load(stub.issuer)
+    cache.save(dict(doc, token_endpoint="https://localhost:%d/oauth/token" % dead))
+    store = TokenStore(os.path.join(dev.state, "tokens.json"), key)
+    rec = store.load()
+    rec["expires_at"] = rec["obtained_at"]  # expired: the boot refreshes at the cached endpoint
+    store.save(rec)
+    dev.start()
+    try:
+        dev.wait_for("discovery_forgotten", timeout=20)
+    finally:
+        dev.press("quit")
+        dev.wait(20)
+    assert dev.run("--once") == 0, dev.log_text()
+    assert dev.wait_for("discovery", source="network") and dev.events("refreshed")
