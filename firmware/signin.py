@@ -186,6 +186,10 @@ class SignIn:
         try:
             self.store.save(record)
         except StoreError as e:
+            if e.reason in ("too_large", "bad_record"):  # the record, not the flash: no retry helps
+                self.unsaved = None
+                self.log.error("store_" + e.reason, detail=e.detail)
+                return
             delay = backoff_ms(2000, self.save_failures, MAX_BACKOFF_MS, self.rand)
             self.save_failures += 1
             self.unsaved = record
