@@ -40,12 +40,12 @@ class SignIn:
             resp = self._exchange(send.method, send.url, send.headers, send.body)
         except TransportError as e:
             self.log.error(e.reason, detail=e.detail, state=state)
-            if not isinstance(e, TLSError):
-                self.endpoints.forget_discovery()  # a cached endpoint may be gone: re-fetch next boot
             if isinstance(e, TLSError):
                 self.screen.message("tls", e.detail or e.reason)
-            elif not self.screen.code_shown:  # the code, once shown, stays up
-                self.screen.message("network", e.detail or e.reason)
+            else:
+                self.endpoints.forget_discovery()  # a cached endpoint may be gone: re-fetch next boot
+                if not self.screen.code_shown:  # the code, once shown, stays up
+                    self.screen.message("network", e.detail or e.reason)
             return engine.on_transport_error(self.clock.ticks_ms(), e.reason)
         if resp.status == 404:
             self.endpoints.forget_discovery()  # no such endpoint (any more): re-fetch next boot
