@@ -57,10 +57,6 @@ class Deadline:
             self.rest -= step
         return False
 
-    def left_ms(self, now):
-        """ms until the moment (<= 0 once passed)."""
-        return self.clock.ticks_diff(self.at, now) + self.rest if not self.passed(now) else 0
-
 
 def wrap_diff(a, b, period=TICKS_PERIOD):
     """Signed a - b on a wrapping counter; valid while |a - b| < period / 2."""
