@@ -50,3 +50,15 @@ def test_deadline_a_year_away_is_kept_exactly_across_many_wraps():
     assert gone == year
     past = Deadline(clock, clock.now, -400 * 86400000)
     assert past.passed(clock.now)
+
+
+def test_emulated_clocks_refuse_a_span_of_half_the_period_as_a_board_does():
+    from check import raises
+    from deviceflow.clock import SystemClock
+
+    for clock in (ManualClock(start=5), SystemClock(offset=0)):
+        t = clock.ticks_ms()
+        assert clock.ticks_diff(clock.ticks_add(t, (1 << 29) - 1), t) == (1 << 29) - 1
+        raises(OverflowError, clock.ticks_add, t, 1 << 29)
+        raises(OverflowError, clock.ticks_add, t, -(1 << 29))
+        raises(OverflowError, clock.ticks_add, t, 30 * 86400000)
