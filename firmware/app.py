@@ -35,7 +35,7 @@ class App(SignIn):
         # refresh point costs battery: it refreshes at once when the token is due.
         spread = 0 if cfg.get("mode") == "sensor" else cfg.get("refresh_spread_s", 0)
         self.session = Session(clock, rand, cfg["refresh_margin_s"], cfg["refresh_window_s"], spread)
-        self.endpoints = Endpoints(cfg, transport, log)
+        self.endpoints = Endpoints(cfg, transport, log, store)
         self.state = "start"
         self.wake_at = clock.ticks_ms()
         self.exit_code = None
@@ -51,6 +51,9 @@ class App(SignIn):
         self.code_expires_at = None
         self.busy_refusals = 0  # consecutive "not now" failures of the device flow (signin._RETRY_LATER)
         self.clock_tries = 0  # failed NTP attempts in a row
+        self.unsaved = None  # a token record in use whose write to flash failed (signin._persist)
+        self.save_at = None  # ticks of the next write attempt
+        self.save_failures = 0
         self._ran = None  # the state whose step ran last
 
     # ---- driving -------------------------------------------------------
@@ -59,6 +62,8 @@ class App(SignIn):
         now = self.clock.ticks_ms()
         if self.screen.code_shown:
             self.screen.tick(now)
+        if self.unsaved is not None and self.clock.ticks_diff(now, self.save_at) >= 0:
+            self._persist(self.unsaved, now)  # only the write is retried, never the exchange
         wait = self.clock.ticks_diff(self.wake_at, now)
         if wait > 0:
             return min(wait, 1000)
@@ -177,6 +182,16 @@ class App(SignIn):
         if record is None and self.store.last_error:
             self.log.error("store_" + self.store.last_error, detail="stored sign-in unreadable; signing in again")
             self.store.clear()
+        if record is not None:
+            from session import foreign
+
+            why = foreign(record, self.endpoints.binding())
+            if why:
+                # Another tenant's, client's or grant's sign-in (a re-provisioned device): its
+                # tokens must never be sent, not even to their own provider.
+                self.log.event("state_discarded", what="tokens", reason=why)
+                self.store.clear()
+                record = None
         self.session.adopt(record, False, now)
         self.log.event("tokens_loaded" if record else "no_tokens")
         self._goto("endpoints")
@@ -187,8 +202,10 @@ class App(SignIn):
 
     def _decide(self, now):
         s = self.session
+        from deviceflow.clock import span  # every config span is clamped to the tick range
+
         if s.access_valid(now) and not s.refresh_due(now):
-            spread = self.cfg["api_spread_s"] * 1000
+            spread = span(self.cfg["api_spread_s"] * 1000)
             self.api_at = self.clock.ticks_add(now, int(self.rand() * spread))
             self.screen.message("success", s.record.get("name"))
             self._goto("idle")
@@ -203,7 +220,7 @@ class App(SignIn):
         else:
             # Not signed in: ask for a code after a random part of api_spread_s, so devices
             # that boot together do not all poll the token endpoint in the same second.
-            self._goto("device_start", int(self.rand() * self.cfg["api_spread_s"] * 1000))
+            self._goto("device_start", int(self.rand() * span(self.cfg["api_spread_s"] * 1000)))
 
     # ---- the API ---------------------------------------------------------
     def _api(self, now):
@@ -228,8 +245,7 @@ class App(SignIn):
                 self._start_refresh(now)
             else:
                 self.api_retry_after_refresh = False
-                self.session.adopt(None, False, now)
-                self.store.clear()
+                self._forget_tokens(now)
                 self._goto("device_start")
             return
         if resp.status >= 400:
@@ -246,6 +262,8 @@ class App(SignIn):
 
     def _after_api(self, now):
         if self.cfg["mode"] == "sensor":
+            if self.unsaved is not None:
+                self._persist(self.unsaved, now)  # RAM does not survive deep sleep: one more try
             self.log.event("sleep", seconds=self.cfg["sleep_s"])
             self.exit_code = 0
             self.platform.deep_sleep(self.cfg["sleep_s"])
@@ -260,7 +278,9 @@ class App(SignIn):
         if self.demo and self.refreshes:
             self.exit_code = 0
             return
-        self.api_at = self.clock.ticks_add(now, self.cfg["api_interval_s"] * 1000)
+        from deviceflow.clock import span  # an interval of days must not overflow a tick sum
+
+        self.api_at = self.clock.ticks_add(now, span(self.cfg["api_interval_s"] * 1000))
         self._goto("idle")
 
     def _idle(self, now):
@@ -315,13 +335,17 @@ class App(SignIn):
             self.log.error(action.reason, detail=action.description, state="refresh")
             if action.reason == "invalid_grant":
                 # The grant is gone (revoked, expired, reused): start over with the reason on screen.
-                self.store.clear()
-                self.session.adopt(None, False, now)
+                self._forget_tokens(now)
                 self.screen.message("error", "Signed out by the provider. Sign in again.")
                 self._goto("device_start", 3000)
             else:
                 self.screen.message("provider", action.description)
                 self._goto("halted")
+
+    def _forget_tokens(self, now):
+        self.unsaved = None  # a pending write must not bring a signed-out record back
+        self.store.clear()
+        self.session.adopt(None, False, now)
 
     # ---- sign out ----------------------------------------------------------
     def _sign_out(self, now):
@@ -336,8 +360,7 @@ class App(SignIn):
                 self.log.event("revoked", status=resp.status)
             except TransportError as e:
                 self.log.error(e.reason, detail="revocation failed; wiping the device anyway")
-        self.store.clear()
-        self.session.adopt(None, False, now)
+        self._forget_tokens(now)
         self.log.event("signed_out")
         self.screen.message("signed_out")
         if self.once:

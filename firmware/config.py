@@ -53,6 +53,17 @@ def _is_loopback_url(url):
         return False
 
 
+def _check_secret_opt_in(cfg):
+    # A Google device client must send its secret on every poll; without the opt-in it would
+    # fail only at the first poll, after the user already typed the code.
+    from deviceflow.providers import profile_for
+
+    profile = profile_for(cfg["provider"], cfg["issuer"])
+    if profile.client_secret_on_poll and cfg["client_secret"] and not cfg["send_client_secret"]:
+        raise ConfigError("send_client_secret", "provider %s needs the client secret on every poll: "
+                          "set \"send_client_secret\": true next to 'client_secret'" % profile.name)
+
+
 def validate(raw):
     """Return a complete config dict from the parsed JSON, or raise ConfigError(key)."""
     if not isinstance(raw, dict):
@@ -90,6 +101,7 @@ def validate(raw):
                 raise ConfigError("wifi." + k, "'wifi' needs a string '%s'" % k)
     if cfg["send_client_secret"] and not cfg["client_secret"]:
         raise ConfigError("client_secret", "send_client_secret is on but 'client_secret' is missing")
+    _check_secret_opt_in(cfg)
     for key in ("api_interval_s", "sleep_s", "http_timeout_s"):
         if cfg[key] < 1:
             raise ConfigError(key, "'%s' must be at least 1" % key)

@@ -1,16 +1,25 @@
 # Where the provider's endpoints and signing keys come from: the provider
-# profile, endpoints set in the config (they win), and OIDC discovery cached in
-# flash (fetched once, re-fetched when it fails). The JWKS is cached the same
-# way; on an unknown `kid` the app asks for one re-fetch.
+# profile, endpoints set in the config (they win), and discovery for whatever the
+# config does not give: the OpenID document, else RFC 8414 authorization server
+# metadata. The parsed document and the JWKS are cached in flash, tagged under the
+# device key like the tokens, and bound to the issuer and client_id they were
+# fetched for: a cache from another tenant or client is discarded and fetched
+# again (`event=state_discarded`). On an unknown `kid` the app asks for one re-fetch.
 #
-# The profile and discovery code is needed only until the endpoints are known: resolve() keeps
-# what the rest of the run needs as plain data and drops both modules (deviceflow/phase.py).
-from deviceflow.errors import ReplyError, TransportError
+# Import by phase (deviceflow/phase.py): the profile and discovery code is needed only until
+# the endpoints are known, so resolve() keeps what the rest of the run needs as plain data and
+# drops both modules; the caches are opened when used. While the code is on screen the JWKS is
+# fetched straight into a file (prefetch_jwks), and parsed and cached when the tokens arrive.
+from deviceflow.errors import ReplyError, StoreError, TransportError
 from deviceflow.phase import drop
+
+_JWK_KEEP = ("kty", "kid", "use", "alg", "n", "e")  # what the check needs; x5c and the rest dropped
 
 
 class Endpoints:
-    def __init__(self, cfg, transport, log):
+    def __init__(self, cfg, transport, log, store=None):
+        """`store`: the TokenStore; its sibling() stores hold the caches under the same key.
+        Without one (a simulation's store in RAM), nothing is cached in flash."""
         self.cfg = cfg
         self.http = transport
         self.log = log
@@ -18,11 +27,29 @@ class Endpoints:
         self.scope = None  # the scope asked for, once resolved
         self.issuer = cfg["issuer"]
         self.urls = None
+        self.source = None  # where the discovered endpoints came from: 'cache', 'network', None
         self._jwks = None
+        self._forgotten = False
+        self._sibling = getattr(store, "sibling", None)
+        self._bound = {"issuer": cfg["issuer"], "client_id": cfg["client_id"]}
         state = cfg["state_dir"]
         self.discovery_path = state + "/discovery.json"
         self.jwks_path = state + "/jwks.json"
+        # The JWKS as fetched while the code is shown: untagged, so trusted in this run only.
+        self._fetched_path = self.jwks_path + ".new"
+        self._fetched = False
+        _remove(self._fetched_path)
         self._device_params = self._poll_params = None
+
+    def _cache(self, kind):
+        """The tagged, bound cache of the discovery document or of the JWKS, or None."""
+        if self._sibling is None:
+            return None
+        from deviceflow import discovery
+
+        if kind == "discovery":
+            return discovery.DiscoveryCache(self._sibling(self.discovery_path), self._bound)
+        return discovery.BoundCache(self._sibling(self.jwks_path), self._bound)
 
     def overrides(self):
         from deviceflow.discovery import ENDPOINT_KEYS
@@ -30,7 +57,8 @@ class Endpoints:
         return dict((k, self.cfg[k]) for k in ENDPOINT_KEYS if self.cfg.get(k))
 
     def resolve(self, now):
-        """Fill self.urls; at most one network exchange (discovery, when not cached)."""
+        """Fill self.urls; at most two network exchanges (the OpenID document, then RFC 8414's),
+        none when the cache or the config gives what is needed."""
         if self.urls is not None:
             return
         from deviceflow import discovery, providers
@@ -39,14 +67,16 @@ class Endpoints:
         fixed = profile.endpoints(self.issuer)
         base = dict(fixed)
         base.update(self.overrides())
-        if discovery.needs_discovery(profile, base):
-            doc = discovery.DiscoveryCache().load(self.discovery_path)
-            source = "cache"
+        cache = None
+        if discovery.needs_discovery(profile, base, profile.scope(self.cfg)):
+            cache = self._cache("discovery")
+            doc = self._cached(cache, "discovery")
+            self.source = "cache"
             if doc is None:
-                doc = self._fetch_discovery(discovery)
-                source = "network"
+                doc = self._fetch_discovery(discovery, cache)
+                self.source = "network"
             base = discovery.merge_endpoints(doc, base)
-            self.log.event("discovery", source=source)
+            self.log.event("discovery", source=self.source)
         for key in ("device_authorization_endpoint", "token_endpoint"):
             if not base.get(key):
                 raise ReplyError("bad_discovery", "no %s: set it in the config" % key)
@@ -56,22 +86,53 @@ class Endpoints:
         self._device_params = profile.device_params(self.cfg)
         self._poll_params = profile.poll_params(self.cfg)
         self.log.event("profile", name=profile.name)
-        del discovery, providers, profile
+        del discovery, providers, profile, cache
         drop("deviceflow.providers", "deviceflow.discovery")
 
-    def _fetch_discovery(self, discovery):
-        resp = self.http.request("GET", discovery.discovery_url(self.issuer), {"Accept": "application/json"})
-        if resp.status != 200:
-            raise TransportError("discovery_status", "discovery answered HTTP %d" % resp.status)
-        doc = discovery.parse_discovery(resp.body, self.issuer)
-        discovery.DiscoveryCache().save(self.discovery_path, doc)
-        return doc
+    def _cached(self, cache, what):
+        """The cache's content, or None; a cache that cannot be used is discarded and logged."""
+        if cache is None:
+            return None
+        data = cache.load(self.issuer) if what == "discovery" else cache.load()
+        if data is None and cache.why:
+            self.log.event("state_discarded", what=what, reason=cache.why)
+            cache.invalidate()
+        return data
+
+    def _keep(self, cache, data):
+        if cache is None:
+            return
+        try:
+            cache.save(data)
+        except StoreError as e:
+            self.log.error("cache_write", detail=e.detail)  # works on; fetched again next boot
+
+    def _fetch_discovery(self, discovery, cache):
+        statuses = []
+        for url in discovery.metadata_urls(self.issuer):
+            resp = self.http.request("GET", url, {"Accept": "application/json"})
+            if resp.status == 200:
+                doc = discovery.parse_discovery(resp.body, self.issuer)
+                self._keep(cache, doc)
+                return doc
+            statuses.append("%d" % resp.status)
+            if resp.status >= 500 or resp.status == 429:
+                break  # the server is in trouble, not missing a document: retried later
+        raise TransportError("discovery_status", "discovery answered HTTP " + "/".join(statuses))
 
     def forget_discovery(self):
-        """Called when an endpoint from a cached document fails, so the next boot re-fetches."""
-        from deviceflow.discovery import DiscoveryCache
+        """An endpoint from the cached document failed: drop the cache (once), so the next boot
+        fetches the document again instead of trusting a stale one forever."""
+        if self.source == "cache" and self._sibling is not None and not self._forgotten:
+            self._forgotten = True
+            self._cache("discovery").invalidate()
+            drop("deviceflow.discovery")
+            self.log.event("discovery_forgotten")
 
-        DiscoveryCache().invalidate(self.discovery_path)
+    def binding(self):
+        from session import binding
+
+        return binding(self.cfg)
 
     def get(self, key):
         return self.urls.get(key) if self.urls else None
@@ -87,72 +148,120 @@ class Endpoints:
         self._jwks = None
 
     def jwks(self, now, refetch=False):
-        from deviceflow.jwt import JWKS
-
         if self._jwks is not None and not refetch:
             return self._jwks
-        if not refetch:
-            try:
-                return self._read_jwks(JWKS)
-            except (OSError, ValueError, ReplyError):
-                pass
-        body = self._fetch_jwks()
-        if body is not None:  # no room in flash: the keys come from the reply itself
-            self._jwks = JWKS.parse(body)
+        from deviceflow.jwt import JWKS
+
+        cache = self._cache("jwks")
+        try:
+            if not refetch:
+                doc = self._take_fetched()
+                if doc is not None:
+                    return self._adopt(JWKS, cache, doc)
+                data = self._cached(cache, "jwks")
+                if data is not None:
+                    try:
+                        self._jwks = JWKS.parse(data)
+                        return self._jwks
+                    except ReplyError:
+                        self.log.event("state_discarded", what="jwks", reason="corrupt")
+            doc = self._get_jwks()
+            self._adopt(JWKS, cache, doc)
+            self.log.event("jwks_fetched", keys=len(self._jwks.kids))
             return self._jwks
-        return self._read_jwks(JWKS)
+        finally:
+            del cache
+            drop("deviceflow.discovery")  # the caches' code: only while keys are read or kept
 
-    def _read_jwks(self, parser):
-        import json
-
-        with open(self.jwks_path) as f:
-            self._jwks = parser.parse(json.load(f))  # parsed from the stream: no 3 KB string
+    def _adopt(self, parser, cache, doc):
+        """Parse a JWKS document, and keep what the check needs in the tagged cache."""
+        self._jwks = parser.parse(doc)
+        keep = [dict((k, jwk[k]) for k in _JWK_KEEP if k in jwk) for jwk in doc["keys"]
+                if isinstance(jwk, dict) and jwk.get("kty") == "RSA"]
+        doc = None
+        self._keep(cache, {"keys": keep})
         return self._jwks
 
-    def prefetch_jwks(self):
-        """Fetch the signing keys into the flash cache unless they are there, without parsing
-        them: the JWT code is loaded only when tokens arrive, not while the code is shown."""
-        import os
-
-        try:
-            os.stat(self.jwks_path)
-            return
-        except OSError:
-            pass
-        self._fetch_jwks()
-
-    def _fetch_jwks(self):
-        """GET the JWKS straight into the cache file (no heap block as large as the body),
-        check it is a JSON object with a keys list, and put it in place atomically. Returns
-        None, or the body itself when the file cannot be written (flash full)."""
-        import os
-
+    def _get_jwks(self):
         url = self.get("jwks_uri")
         if not url:
             raise ReplyError("no_jwks_uri", "the provider publishes no jwks_uri; set it in the config")
-        tmp = self.jwks_path + ".tmp"
+        resp = self.http.request("GET", url, {"Accept": "application/json"})
+        if resp.status != 200:
+            raise TransportError("jwks_status", "JWKS answered HTTP %d" % resp.status)
+        import json
+
         try:
-            with open(tmp, "wb") as f:
-                resp = self.http.request("GET", url, {"Accept": "application/json"}, sink=f)
-            if resp.status != 200:
-                raise TransportError("jwks_status", "JWKS answered HTTP %d" % resp.status)
-            count = _count_keys(tmp)
-            if count is None:
-                raise ReplyError("bad_jwks", "the JWKS has no keys")
-            os.rename(tmp, self.jwks_path)
-        except OSError as e:
-            self.log.error("cache_write", detail=str(e))
-            resp = self.http.request("GET", url, {"Accept": "application/json"})
-            if resp.status != 200:
-                raise TransportError("jwks_status", "JWKS answered HTTP %d" % resp.status)
-            return resp.body
+            return json.loads(resp.body)
+        except MemoryError:
+            raise
+        except Exception:
+            raise ReplyError("bad_reply", "JWKS is not JSON")
+
+    def _take_fetched(self):
+        """The JWKS prefetch_jwks() put in a file in this run, parsed from the stream (no
+        block as large as the file), or None; the file is removed either way."""
+        if not self._fetched:
+            return None
+        self._fetched = False
+        import json
+
+        try:
+            with open(self._fetched_path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
         finally:
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
+            _remove(self._fetched_path)
+
+    def prefetch_jwks(self):
+        """While the user is on the way: fetch the signing keys unless the cache has them,
+        straight into a file and without parsing them, so the JWT code and the parsed keys
+        are in the heap only once the tokens arrive (and the device flow's code is gone)."""
+        if self._fetched or (self._sibling is not None and _exists(self.jwks_path)):
+            return
+        url = self.get("jwks_uri")
+        if not url:
+            raise ReplyError("no_jwks_uri", "the provider publishes no jwks_uri; set it in the config")
+        path = self._fetched_path
+        try:
+            with open(path, "wb") as f:
+                resp = self.http.request("GET", url, {"Accept": "application/json"}, sink=f)
+        except OSError as e:  # flash full: the keys are fetched into RAM when the tokens arrive
+            _remove(path)
+            self.log.error("cache_write", detail=str(e))
+            return
+        except BaseException:
+            _remove(path)
+            raise
+        count = _count_keys(path) if resp.status == 200 else None
+        if resp.status != 200:
+            _remove(path)
+            raise TransportError("jwks_status", "JWKS answered HTTP %d" % resp.status)
+        if count is None:
+            _remove(path)
+            raise ReplyError("bad_jwks", "the JWKS has no keys")
+        self._fetched = True
         self.log.event("jwks_fetched", keys=count)
-        return None
+
+
+def _exists(path):
+    import os
+
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _remove(path):
+    import os
+
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _count_keys(path):

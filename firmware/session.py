@@ -5,13 +5,36 @@
 # Expiry is kept two ways: `expires_at` in wall-clock seconds (survives a
 # reboot once NTP has set the clock) and a tick deadline in RAM (right even
 # when the wall clock was never set). With neither, a token is not trusted.
+# Spans of any length (a 30-day token, a year unplugged) go through clock.Deadline, so no
+# tick sum overflows the 2^30 counter of an ESP32, and a moment already past is "expired".
+from deviceflow.clock import Deadline, span
 
 RECORD_VERSION = 1
 
 
-def make_record(tokens, now_wall, claims=None, previous=None):
-    """The record written to flash for a TokensReady result."""
-    rec = {"v": RECORD_VERSION}
+def binding(cfg):
+    """Whose tokens are: the tenant (issuer), the client, and what shapes the grant (audience,
+    resource, scope). A stored record bound otherwise is discarded, never sent anywhere."""
+    from deviceflow.providers import profile_for
+
+    return {"issuer": cfg["issuer"], "client_id": cfg["client_id"], "audience": cfg.get("audience"),
+            "resource": cfg.get("resource"), "scope": profile_for(cfg["provider"], cfg["issuer"]).scope(cfg)}
+
+
+def foreign(record, bound):
+    """None when `record` belongs to `bound` (see binding), else the first key that differs
+    ('unbound' for a record written before records were bound)."""
+    from deviceflow.store import bound_mismatch
+
+    mine = record.get("bound")
+    if not isinstance(mine, dict):
+        return "unbound"
+    return bound_mismatch(mine, bound)
+
+
+def make_record(tokens, now_wall, claims=None, previous=None, bound=None):
+    """The record written to flash for a TokensReady result; `bound` is binding(cfg)."""
+    rec = {"v": RECORD_VERSION, "bound": bound or (previous or {}).get("bound")}
     for key in ("access_token", "token_type", "refresh_token", "id_token", "scope", "expires_in"):
         rec[key] = tokens.get(key)
     if not rec["refresh_token"] and previous:
@@ -40,30 +63,43 @@ class Session:
         self.window_ms = window_s * 1000
         self.spread_ms = spread_s * 1000  # a refresh due at boot lands at a random point this wide
         self.record = None
-        self.deadline = None  # ticks when the access token expires, if known this boot
-        self.refresh_at = None  # ticks
+        self._expiry = None  # Deadline of the access token, if known this boot
+        self._refresh = None  # Deadline of the next refresh
+
+    @property
+    def deadline(self):
+        """Ticks of the access token's expiry (or of the next check on the way to it)."""
+        return self._expiry.at if self._expiry else None
+
+    @property
+    def refresh_at(self):
+        """Ticks to wake at for the refresh (its time, or a check on the way to it)."""
+        return self._refresh.at if self._refresh else None
 
     def adopt(self, record, fresh, now):
         """Use `record`; `fresh` is True when it was just issued (expires_in is relative to now)."""
         self.record = record
-        self.deadline = None
+        self._expiry = None
+        self._refresh = None
         if record is None:
-            self.refresh_at = None
             return
         left_ms = self._left_ms(record, fresh)
         if left_ms is not None:
-            self.deadline = self.clock.ticks_add(now, left_ms)
-        self.refresh_at = self._schedule_refresh(now, left_ms, fresh)
+            self._expiry = Deadline(self.clock, now, left_ms)
+        delay = self._refresh_delay(left_ms, fresh)
+        if delay is not None:
+            self._refresh = Deadline(self.clock, now, delay)
 
     def _left_ms(self, record, fresh):
-        if fresh and record.get("expires_in"):
-            return record["expires_in"] * 1000
+        exp_in = record.get("expires_in")
+        if fresh and exp_in:
+            return exp_in * 1000
         wall = self.clock.time()
         if record.get("expires_at") is not None and wall is not None:
             return (record["expires_at"] - wall) * 1000
         return None  # unknown: the wall clock is not set, or the provider sent no expires_in
 
-    def _schedule_refresh(self, now, left_ms, fresh):
+    def _refresh_delay(self, left_ms, fresh):
         if not self.record.get("refresh_token"):
             return None
         if left_ms is None:
@@ -83,8 +119,8 @@ class Session:
             # Due at boot (the token expired while the power was off, or its expiry is
             # unknowable): a random point in the boot spread window, so a fleet that powers up
             # together after a power cut does not hit the token endpoint in the same second.
-            delay = int(self.rand() * self.spread_ms)
-        return self.clock.ticks_add(now, max(0, delay))
+            delay = int(self.rand() * span(self.spread_ms))
+        return max(0, delay)
 
     def access_token(self):
         return self.record.get("access_token") if self.record else None
@@ -96,10 +132,10 @@ class Session:
         """True only when we know the access token has not expired (with the margin)."""
         if not self.access_token():
             return False
-        if self.deadline is None:
+        if self._expiry is None:
             # No known expiry: trust only a token the provider gave without expires_in.
             return not self.record.get("expires_in")
-        return self.clock.ticks_diff(self.deadline, now) > 0
+        return not self._expiry.passed(now)
 
     def refresh_due(self, now):
-        return self.refresh_at is not None and self.clock.ticks_diff(now, self.refresh_at) >= 0
+        return self._refresh is not None and self._refresh.passed(now)

@@ -45,9 +45,13 @@ class SignIn:
             if isinstance(e, TLSError):
                 self._clock_suspect(e)
                 self.screen.message("tls", e.detail or e.reason)
-            elif not self.screen.code_shown:  # the code, once shown, stays up
-                self.screen.message("network", e.detail or e.reason)
+            else:
+                self.endpoints.forget_discovery()  # a cached endpoint may be gone: re-fetch next boot
+                if not self.screen.code_shown:  # the code, once shown, stays up
+                    self.screen.message("network", e.detail or e.reason)
             return engine.on_transport_error(self.clock.ticks_ms(), e.reason)
+        if resp.status == 404:
+            self.endpoints.forget_discovery()  # no such endpoint (any more): re-fetch next boot
         action = engine.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
         if action.kind == "wait" and action.reason == "backoff":
             self._server_trouble(resp, state)
@@ -174,15 +178,37 @@ class SignIn:
             self.log.error(getattr(e, "reason", "userinfo"), detail="userinfo: " + str(getattr(e, "detail", e)))
         if isinstance(name, str) and name:
             rec["name"] = name[:64]
-            self.store.save(rec)
+            self._persist(rec, now)
         self.screen.message("success", rec.get("name"))
         self._goto("api")
 
     def _save(self, now, tokens, claims, fresh):
-        # The new record (and a rotated refresh token in it) reaches flash before the new
-        # access token is used anywhere.
-        record = make_record(tokens, self.clock.time(), claims, self.session.record)
-        self.store.save(record)
+        # The new record (and a rotated refresh token in it) is written to flash before the new
+        # access token is used anywhere. When the write fails (flash full, I/O error), the new
+        # tokens are used from RAM all the same and only the write is retried (_persist): the
+        # grant is spent, and the refresh token still on flash may be revoked for reuse.
+        record = make_record(tokens, self.clock.time(), claims, self.session.record, self.endpoints.binding())
+        self._persist(record, now)
         self.session.adopt(record, fresh, now)
+
+    def _persist(self, record, now):
+        """Write `record` to flash; on a StoreError keep it for a retry with backoff (step())."""
+        from deviceflow.errors import StoreError
+
+        try:
+            self.store.save(record)
+        except StoreError as e:
+            if e.reason in ("too_large", "bad_record"):  # the record, not the flash: no retry helps
+                self.unsaved = None
+                self.log.error("store_" + e.reason, detail=e.detail)
+                return
+            delay = backoff_ms(2000, self.save_failures, MAX_BACKOFF_MS, self.rand)
+            self.save_failures += 1
+            self.unsaved = record
+            self.save_at = self.clock.ticks_add(self.clock.ticks_ms(), delay)
+            self.log.error("store_" + e.reason, detail=e.detail, retry_ms=delay, attempt=self.save_failures)
+            return
+        self.unsaved = None
+        self.save_failures = 0
         self.log.event("tokens_stored", refresh=1 if record.get("refresh_token") else 0,
                        expires_in=record.get("expires_in"))

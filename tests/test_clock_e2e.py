@@ -90,3 +90,80 @@ def test_stored_tokens_without_a_wall_clock_are_refreshed_not_trusted(stub, tmp_
     assert names.index("refreshed") < names.index("api_ok"), names
     later = [r["path"] for r in stub.requests()[before:]]
     assert later[0].endswith("/oauth/token") and later[-1] == "/api/hello", later
+
+
+# ---- spans beyond 2^29 ms (issue 13 item 2) ------------------------------------------------
+# MicroPython's ticks_add raises OverflowError for a span of 2^29 ms (6.2 days) or more on the
+# 2^30 counter of an ESP32, and the --ticks-start clock does the same.
+DAY = 86400
+
+
+def _shift_stored_record(dev, seconds):
+    """Move the stored sign-in `seconds` into the past, as if the device had been unplugged that
+    long (its expiry is judged by the wall clock at boot). Re-tagged with the device's key."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+    from deviceflow.store import TokenStore, load_or_create_key
+
+    store = TokenStore(os.path.join(dev.state, "tokens.json"),
+                       load_or_create_key(os.path.join(dev.state, "device.key")))
+    rec = store.load()
+    assert rec and rec.get("refresh_token"), store.last_error
+    rec["obtained_at"] -= seconds
+    rec["expires_at"] -= seconds
+    store.save(rec)
+
+
+@pytest.mark.parametrize("days", [1, 7, 30])
+def test_long_lived_access_token_is_used_not_refreshed_across_the_wrap(stub, tmp_path, days):
+    # Auth0 allows access tokens of up to 30 days. Before, 7 and 30 days overflowed the tick sum
+    # (a crash; on a clock that wraps silently, a deadline in the "past": a refresh storm).
+    stub.configure(access_ttl=days * DAY, approve_after=1)
+    dev = Device(tmp_path, stub, api_interval_s=1)
+    dev.start("--ticks-start", str(PERIOD - 2500))
+    try:
+        dev.wait_for("tokens_stored", timeout=20)
+        deadline = time.time() + 15
+        while len(dev.events("api_ok")) < 3 and time.time() < deadline and dev.proc.poll() is None:
+            time.sleep(0.2)
+    finally:
+        dev.press("quit")
+        rc = dev.wait(20)
+    assert rc == 0, dev.log_text()
+    assert len(dev.events("api_ok")) >= 3, dev.log_text()
+    assert not _token_posts(stub, "refresh_token")
+    assert not dev.events("error"), dev.log_text()
+
+
+@pytest.mark.parametrize("days_off", [7, 30, 400])
+def test_device_unplugged_for_days_boots_refreshes_and_calls_the_api(stub, tmp_path, days_off):
+    # Before: the stored expiry lay more than 2^29 ms in the past, ticks_add raised
+    # OverflowError at boot, every boot: a crash loop.
+    stub.configure(approve_after=1, access_ttl=3600)
+    dev = Device(tmp_path, stub, refresh_spread_s=0)
+    assert dev.run("--once") == 0, dev.log_text()
+    _shift_stored_record(dev, days_off * DAY)
+    before = len(stub.requests())
+    assert dev.run("--once", "--ticks-start", str(PERIOD - 2500)) == 0, dev.log_text()
+    names = [e["event"] for e in dev.events()]
+    assert "tokens_loaded" in names and "show_code" not in names, names
+    assert names.index("refreshed") < names.index("api_ok"), names
+    later = [r["path"] for r in stub.requests()[before:]]
+    assert later[0].endswith("/oauth/token") and later[-1] == "/api/hello", later
+
+
+def test_retry_after_of_a_million_seconds_on_pending_does_not_crash(stub, tmp_path):
+    # Retry-After: 1000000 (11.6 days) on authorization_pending. Before: ticks_add raised
+    # OverflowError and the firmware died. Now the device honours it as far as the code lives:
+    # it polls no more, and says the code expired when it did.
+    stub.configure(expires_in=6, approve_after=None, force={
+        "status": 400, "content_type": "application/json", "count": 1, "paths": ["/oauth/token"],
+        "headers": {"Retry-After": "1000000"},
+        "body": '{"error": "authorization_pending", "error_description": "wait"}'})
+    dev = Device(tmp_path, stub)
+    rc = dev.run("--once", "--ticks-start", str(PERIOD - 2500), timeout=40)
+    assert rc == 3, dev.log_text()
+    assert dev.events("error")[-1]["reason"] == "expired_token", dev.log_text()
+    polls = _token_posts(stub, "device_code")
+    assert len(polls) == 1 and polls[0]["forced"], polls  # nothing after the Retry-After
+    assert "Traceback" not in dev.screen_text

@@ -16,7 +16,10 @@ loader. Properties:
 - garbled token replies (bytes deleted, inserted, changed) are refused exactly as a strict JSON
   parser refuses them, on MicroPython too, and never read as tokens.
 
-Total: 14,100 cases (see EXAMPLES); about 50 s on one core.
+- huge tick spans (a session of any lifetime or time unplugged, any Retry-After) on a clock
+  that raises on overflow, as an ESP32 does.
+
+Total: 15,300 cases (see EXAMPLES); about 55 s on one core.
 """
 import base64
 import json
@@ -608,3 +611,54 @@ def test_a_response_head_gives_a_response_or_a_transport_error_with_at_most_64_h
     assert r is None or (isinstance(r.status, int) and len(r.headers) <= MAX_HEADERS)
     if n > MAX_HEADERS:
         assert r is None
+
+
+# ---- huge tick spans (issue 13 item 2) -------------------------------------------------------
+# ManualClock raises OverflowError on a tick span of 2^29 ms or more, as MicroPython's ticks_add
+# does on an ESP32. A session fed any lifetime, any time unplugged and any wait between looks
+# must neither raise nor misjudge: the access token is valid exactly while its time is not up.
+EXAMPLES["spans"] = 600
+
+
+@fuzz("spans")
+@given(st.integers(0, TICKS_PERIOD - 1), st.integers(1, 10 ** 9), st.integers(-10 ** 10, 10 ** 9),
+       st.booleans(), st.lists(st.integers(0, 4 * 86400 * 1000), min_size=1, max_size=12),
+       st.sampled_from([0.0, 0.5, 0.999]))
+def test_session_spans_of_any_length(start, expires_in, wall_shift, fresh, steps, r):
+    if os.path.join(ROOT, "firmware") not in sys.path:
+        sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    from session import Session, make_record
+
+    t0 = 1800000000
+    clock = ManualClock(start=start, wall=t0 + (0 if fresh else wall_shift))
+    rec = make_record({"access_token": "at", "token_type": "Bearer", "refresh_token": "rt",
+                       "expires_in": expires_in}, t0)
+    s = Session(clock, lambda: r, margin_s=60, window_s=600, spread_s=300)
+    s.adopt(rec, fresh, clock.ticks_ms())
+    left = expires_in * 1000 - (0 if fresh else wall_shift * 1000)
+    for dt in steps:
+        now = clock.ticks_ms()
+        assert s.access_valid(now) == (left > 0), (left, dt)
+        if left <= 0:
+            s.refresh_due(now)  # due now or within the boot spread, never an exception
+        clock.advance(dt)
+        left -= dt
+
+
+@fuzz("spans")
+@given(st.integers(0, TICKS_PERIOD - 1), st.integers(0, 10 ** 12), st.integers(6, 10 ** 7))
+def test_retry_after_of_any_size_on_pending_never_overflows(start, retry_after_s, expires_in):
+    clock = ManualClock(start=start)
+    flow = DeviceFlow(clock, "cid", "https://t.example.com/dev", "https://t.example.com/tok")
+    flow.start(clock.now)
+    code = {"device_code": DEVICE_CODE, "user_code": "WDJB-MJHT", "expires_in": expires_in,
+            "verification_uri": "https://t.example.com/activate", "interval": 5}
+    flow.on_response(clock.now, 200, {"content-type": "application/json"}, json.dumps(code).encode())
+    clock.advance(5000)
+    assert flow.next_action(clock.now).kind == "send"
+    a = flow.on_response(clock.now, 400, {"content-type": "application/json", "retry-after": str(retry_after_s)},
+                         b'{"error": "authorization_pending"}')
+    assert a.kind in ("wait", "failed")
+    if a.kind == "wait":
+        waited = clock.ticks_diff(a.until, clock.now)
+        assert 0 <= waited <= MAX_WAIT_MS

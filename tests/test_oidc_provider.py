@@ -69,8 +69,10 @@ say("discovery status=%d issuer=%s device=%s token=%s jwks=%s userinfo=%s revoca
     r.status, doc["issuer"], ep["device_authorization_endpoint"], ep["token_endpoint"],
     ep.get("jwks_uri"), ep.get("userinfo_endpoint"), ep.get("revocation_endpoint")))
 cache_path = sys.argv[5] + "/discovery.json"
-discovery.DiscoveryCache.save(cache_path, doc)
-say("discovery_cache same=%s" % (discovery.DiscoveryCache.load(cache_path, issuer) == doc))
+from deviceflow.store import TokenStore
+cache = discovery.DiscoveryCache(TokenStore(cache_path, b"k" * 32), {"issuer": issuer, "client_id": client_id})
+cache.save(doc)
+say("discovery_cache same=%s" % (cache.load(issuer) == doc))
 
 flow = DeviceFlow(clock, client_id, ep["device_authorization_endpoint"], ep["token_endpoint"],
                   scope=profile.scope({}), extra_params=profile.device_params({}) or None)

@@ -194,15 +194,17 @@ def test_google_client_secret_only_with_the_opt_in(stub, tmp_path):
     assert GOOGLE_SECRET not in dev.log_text() and GOOGLE_SECRET not in dev.screen_text
 
 
-def test_google_client_secret_is_never_sent_without_the_opt_in(stub, tmp_path):
+def test_google_client_secret_without_the_opt_in_is_refused_at_boot(stub, tmp_path):
+    # A Google client with a secret but no opt-in would only fail at the first poll, after the
+    # user typed the code (Google answers 401 invalid_client). The config check stops it at boot,
+    # naming the key to set, before any request: the secret is never sent.
     stub.configure(provider="google", client_secret=GOOGLE_SECRET)
     dev = provider_device(tmp_path, stub, "google", client_secret=GOOGLE_SECRET)
-    assert dev.run("--once", timeout=60) != 0
-    assert all("client_secret" not in r["fields"] for r in stub.requests())
-    # Google refuses such a client (401 invalid_client): the device says so and stops polling
-    assert [(r["status"], r["error"]) for r in polls(stub)] == [(401, "invalid_client")]
-    dev.wait_for("error", reason="invalid_client")
-    dev.wait_for("screen", kind="provider")
+    assert dev.run("--once", timeout=60) == 2, dev.log_text()
+    assert stub.requests() == []
+    err = dev.wait_for("error", reason="config", key="send_client_secret")
+    assert "send_client_secret" in err["detail"]
+    assert dev.wait_for("screen", kind="config")["detail"] == err["detail"]  # on the screen too
     assert GOOGLE_SECRET not in dev.log_text() and GOOGLE_SECRET not in dev.screen_text
 
 

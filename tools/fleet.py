@@ -36,7 +36,7 @@ import app as app_module  # noqa: E402
 from app import App  # noqa: E402
 from display import Display  # noqa: E402
 from rng import Rng  # noqa: E402
-from session import make_record  # noqa: E402
+from session import binding, make_record  # noqa: E402
 from deviceflow.clock import ManualClock, TICKS_PERIOD  # noqa: E402
 from fleet_provider import API_URL, DEVICE_URL, ISSUER, TOKEN_URL, Link, Provider  # noqa: E402
 
@@ -180,7 +180,7 @@ def run(args, scenario, out=sys.stdout):
             else:
                 ago = pick.uniform(args.access_ttl + 3600, args.access_ttl + 86400)
             tokens = provider.issue(i, -ago * 1000)
-            record = make_record(tokens, int(WALL0 - ago))
+            record = make_record(tokens, int(WALL0 - ago), bound=binding(cfg))
             expiry_ms.append(record["expires_at"] * 1000 - WALL0 * 1000)
         else:
             expiry_ms.append(None)

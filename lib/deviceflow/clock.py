@@ -4,15 +4,58 @@
 # arithmetic goes through ticks_add/ticks_diff of the clock in use, so code is
 # correct across the wrap, and tests can inject a ManualClock that wraps early.
 # Wall time (time()) is Unix-epoch seconds, or None while it was never set.
+#
+# A tick span must stay well inside half the period: MicroPython's ticks_add raises
+# OverflowError for |delta| >= period/2 (2^29 ms, 6.2 days on an ESP32), and ticks_diff
+# cannot tell a later deadline from an earlier one beyond that. span() clamps a span to
+# [0, MAX_SPAN_MS]; Deadline keeps a moment further away than that (a 30-day token).
 import time
 
 TICKS_PERIOD = 1 << 30
+MAX_SPAN_MS = 86400000  # one day: every span we add stays far inside 2^29
 UNIX_EPOCH_OFFSET = 946684800  # seconds from 1970-01-01 to 2000-01-01 (ESP32 epoch)
 WALL_CLOCK_SANE_AFTER = 1700000000  # 2023-11-14: anything earlier means "never set"
 
 
 def wrap_add(t, delta, period=TICKS_PERIOD):
+    """t + delta on the wrapping counter; OverflowError beyond half the period, as on a board."""
+    half = period >> 1
+    if not -half < delta < half:
+        raise OverflowError("ticks interval overflow")
     return (t + delta) % period
+
+
+def span(ms):
+    """A tick span clamped to [0, MAX_SPAN_MS]: a span already in the past is 0 (due now)."""
+    if ms <= 0:
+        return 0
+    return MAX_SPAN_MS if ms > MAX_SPAN_MS else int(ms)
+
+
+class Deadline:
+    """A moment `ms` after `now`, however far (a token valid for 30 days, or one that expired a
+    year ago). Ticks hold at most MAX_SPAN_MS of it; the rest is carried over each time that
+    tick deadline passes, so no tick sum ever overflows. The owner must look (passed()) at
+    least once every few days, which the app's loop does: it wakes at `at` at the latest."""
+
+    def __init__(self, clock, now, ms):
+        self.clock = clock
+        step = span(ms)
+        self.at = clock.ticks_add(now, step)
+        self.rest = ms - step if ms > step else 0
+        self.done = False
+
+    def passed(self, now):
+        if self.done:
+            return True  # once past, past for good: ticks alias again 6.2 days later
+        while self.clock.ticks_diff(now, self.at) >= 0:
+            if self.rest <= 0:
+                self.done = True
+                return True
+            step = span(self.rest)
+            self.at = self.clock.ticks_add(self.at, step)
+            self.rest -= step
+        return False
 
 
 def wrap_diff(a, b, period=TICKS_PERIOD):
@@ -91,7 +134,7 @@ class ManualClock:
         return wrap_diff(a, b, self.period)
 
     def advance(self, ms):
-        self.now = wrap_add(self.now, ms, self.period)
+        self.now = (self.now + ms) % self.period  # time passing may be any length
         if self.wall is not None:
             self.wall += ms / 1000
 

@@ -1,11 +1,14 @@
-# OpenID Connect Discovery 1.0: where the provider's endpoints are.
+# OpenID Connect Discovery 1.0 and RFC 8414 (OAuth 2.0 Authorization Server Metadata): where the
+# provider's endpoints are. Both documents carry the same keys and the same issuer rule.
 #
 # discovery_url(issuer)         the document's URL (Discovery §4.1: a terminating "/" of the
 #                               issuer is removed before "/.well-known/openid-configuration")
+# metadata_urls(issuer)         the OpenID URL, then RFC 8414's (§3.1), tried in that order
 # parse_discovery(body, issuer) a small dict: 'issuer' plus the ENDPOINT_KEYS present
 # merge_endpoints(found, cfg)   config keys named as in discovery win over the document
 # needs_discovery(profile, cfg) False when the profile's fixed endpoints or the config cover all
-# DiscoveryCache                the parsed document kept in flash across reboots
+# DiscoveryCache                the parsed document kept in flash across reboots, tagged and
+#                               bound to the issuer and client_id it was fetched for
 #
 # Issuer check (Discovery §4.3): the document's `issuer` MUST be identical to the issuer used to
 # build its URL, otherwise a document could claim to speak for another provider (mix-up). One
@@ -17,7 +20,6 @@
 # Every endpoint must be https, or http to a loopback host (127.0.0.0/8, ::1, localhost) for
 # tests; nothing else may redirect the device's tokens. No token ever passes through here.
 import json
-import os
 
 from deviceflow.errors import ConfigError, ReplyError, StoreError, TransportError
 from deviceflow.url import is_loopback, parse_url
@@ -31,7 +33,8 @@ ENDPOINT_KEYS = (
 )
 REQUIRED_KEYS = ("device_authorization_endpoint", "token_endpoint")
 WELL_KNOWN = "/.well-known/openid-configuration"
-_CACHE_VERSION = 1
+WELL_KNOWN_OAUTH = "/.well-known/oauth-authorization-server"
+_CACHE_VERSION = 2  # 2: tagged (store.py format) and bound to issuer + client_id
 
 
 def url_allowed(url):
@@ -52,6 +55,21 @@ def discovery_url(issuer):
     """The OpenID configuration URL for `issuer`, without doubling the slash."""
     _check_issuer(issuer)
     return issuer.rstrip("/") + WELL_KNOWN
+
+
+def oauth_metadata_url(issuer):
+    """RFC 8414 §3.1: "/.well-known/oauth-authorization-server" goes between the host and the
+    issuer's path (a terminating "/" removed first), not after the path as OpenID's does."""
+    _check_issuer(issuer)
+    i = issuer.index("://") + 3
+    j = issuer.find("/", i)
+    host, path = (issuer, "") if j < 0 else (issuer[:j], issuer[j:])
+    return host + WELL_KNOWN_OAUTH + path.rstrip("/")
+
+
+def metadata_urls(issuer):
+    """Where to look, in order: the OpenID document, then RFC 8414's (plain OAuth servers)."""
+    return (discovery_url(issuer), oauth_metadata_url(issuer))
 
 
 def _same_issuer(published, configured):
@@ -117,56 +135,71 @@ def merge_endpoints(discovered, overrides):
     return out
 
 
-def needs_discovery(profile, overrides):
-    """False when the profile's fixed endpoints plus the config give every endpoint it needs."""
+def needs_discovery(profile, overrides, scope=None):
+    """False when the profile's fixed endpoints plus the config give every endpoint it needs
+    for `scope` (the JWKS only when `openid` is asked for: no ID token, no key to check it)."""
     fixed = profile.endpoints()
-    for key in profile.required_endpoints():
+    for key in profile.required_endpoints(scope):
         if not (overrides and overrides.get(key)) and not fixed.get(key):
             return True
     return False
 
 
-class DiscoveryCache:
-    """The validated endpoint dict in flash, so a reboot needs no discovery round-trip.
+class BoundCache:
+    """A JSON record kept in flash for one binding only (issuer and client_id, as a dict).
 
-    load() never raises on missing or corrupt content (it returns None, and the caller
-    discovers again); save() writes a temporary file and renames it over the old one.
+    `store` is a TokenStore for the cache's file, so the record is integrity-tagged under the
+    device key like the tokens: a file planted or edited by someone without that key, or copied
+    from another device, fails the tag. load() returns the record's data, or None with `why`
+    set: None when there is no cache, else the reason it was not used ('issuer', 'client_id',
+    ..., 'tampered', 'truncated', 'corrupt'), which the caller logs before fetching again.
     """
 
-    @staticmethod
-    def load(path, issuer=None):
-        """The cached dict, or None (absent, corrupt, bad URLs, or cached for another issuer)."""
+    def __init__(self, store, binding):
+        self.store = store
+        self.binding = binding
+        self.why = None
+
+    def load(self):
+        self.why = None
+        rec = self.store.load()
+        if rec is None:
+            self.why = self.store.last_error
+            return None
+        if rec.get("v") != _CACHE_VERSION:
+            self.why = "version"
+            return None
+        from deviceflow.store import bound_mismatch
+
+        self.why = bound_mismatch(rec.get("for") or {}, self.binding)
+        return None if self.why else rec.get("data")
+
+    def save(self, data):
+        self.store.save({"v": _CACHE_VERSION, "for": self.binding, "data": data})
+
+    def invalidate(self):
         try:
-            with open(path) as f:
-                data = json.loads(f.read())
-            if data.get("v") != _CACHE_VERSION:
-                return None
-            doc = data["doc"]
-            return _validated(doc, issuer if issuer is not None else doc.get("issuer"))
+            self.store.clear()
+        except StoreError:
+            pass
+
+
+class DiscoveryCache(BoundCache):
+    """The validated endpoint dict, cached (see BoundCache) so a reboot needs no discovery."""
+
+    def load(self, issuer=None):
+        data = BoundCache.load(self)
+        if data is None:
+            return None
+        try:
+            return _validated(data, issuer if issuer is not None else data.get("issuer"))
         except Exception:
+            self.why = "corrupt"
             return None
 
-    @staticmethod
-    def save(path, doc):
-        tmp = path + ".tmp"
+    def save(self, doc):
         keep = {"issuer": doc["issuer"]}
         for key in ENDPOINT_KEYS:
             if doc.get(key):
                 keep[key] = doc[key]
-        try:
-            with open(tmp, "w") as f:
-                f.write(json.dumps({"v": _CACHE_VERSION, "doc": keep}))
-                f.flush()
-                if hasattr(os, "fsync"):
-                    os.fsync(f.fileno())
-            os.rename(tmp, path)
-        except OSError as e:
-            raise StoreError("discovery_cache", "cannot write: " + str(e.args[0] if e.args else e))
-
-    @staticmethod
-    def invalidate(path):
-        for p in (path, path + ".tmp"):
-            try:
-                os.remove(p)
-            except OSError:
-                pass
+        BoundCache.save(self, keep)

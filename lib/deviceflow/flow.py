@@ -167,7 +167,9 @@ class DeviceFlow:
             self.failures = 0
             if self._expired(now):
                 return self._expiry()
-            return self._wait(now, max(self.interval_ms, retry_after or 0), "poll")
+            # Retry-After is honoured, but no tick span may reach 2^29 ms (an ESP32's ticks_add
+            # raises): capped at one day, and the code expires before that anyway.
+            return self._wait(now, min(max(self.interval_ms, retry_after or 0), MAX_WAIT_MS), "poll")
         if code in TRANSIENT_ERRORS:
             return self._transient(now, retry_after)
         if code:

@@ -48,9 +48,12 @@ class Profile:
         """A new dict of the profile's fixed endpoint URLs (empty for discovery-only providers)."""
         return dict(self.fixed)
 
-    def required_endpoints(self):
-        """Endpoint keys this profile cannot work without (jwks_uri only when id_tokens come)."""
-        if self.id_token:
+    def required_endpoints(self, scope=None):
+        """Endpoint keys this profile cannot work without: jwks_uri only when id_tokens come,
+        which needs `openid` in the scope (None: the profile's default scope)."""
+        if scope is None:
+            scope = self.default_scope
+        if self.id_token and "openid" in scope.split():
             return ("device_authorization_endpoint", "token_endpoint", "jwks_uri")
         return ("device_authorization_endpoint", "token_endpoint")
 

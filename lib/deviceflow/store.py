@@ -20,7 +20,8 @@
 # cut the file holds either the old record or the new one (on FAT, MicroPython
 # removes the old file before the rename: a cut there loses the record). A stale .tmp left by
 # a cut is removed by the next load(). The tag proves integrity, not secrecy:
-# tokens at rest are readable by anyone with the flash (no flash encryption).
+# tokens at rest are readable by anyone with the flash (no flash encryption). On a Unix host
+# every file is created 0600 (see _create_private).
 import json
 import os
 from binascii import hexlify
@@ -91,9 +92,24 @@ def _sync_dir(path):
             pass
 
 
+def _create_private(path):
+    """Create `path` empty, readable by its owner only (0600), where the port has permissions.
+
+    CPython: os.open with the mode. MicroPython's Unix port has neither os.open nor chmod: the
+    shell creates the file under umask 077 (open() then truncates it and keeps that mode). On
+    an ESP32 (LittleFS/FAT) files have no owner or mode, and there is nothing to do.
+    """
+    _remove_quietly(path)  # O_CREAT keeps the mode of a file that is already there
+    if hasattr(os, "open") and hasattr(os, "O_CREAT"):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    elif hasattr(os, "system") and "'" not in path:
+        os.system("(umask 077 && : > '%s') 2>/dev/null" % path)
+
+
 def _write_atomically(path, parts):
     tmp = path + ".tmp"
     try:
+        _create_private(tmp)
         with open(tmp, "wb") as f:
             for p in parts:
                 if f.write(p) != len(p):
@@ -116,6 +132,8 @@ def load_or_create_key(path, urandom=None):
         with open(path, "rb") as f:
             key = f.read(KEY_SIZE + 1)
         if len(key) == KEY_SIZE:
+            if os.stat(path)[0] & 0o077:  # written by an older version readable by all: 0600
+                _write_atomically(path, (key,))
             return key
     except OSError:
         pass
@@ -129,6 +147,18 @@ def load_or_create_key(path, urandom=None):
     return key
 
 
+def bound_mismatch(record, binding):
+    """The first key of `binding` whose value `record` does not hold, or None when all match.
+
+    Tokens and caches are bound to whom they were obtained for (issuer, client_id, ...): a
+    device re-provisioned for another tenant must never send the old tenant's refresh token.
+    """
+    for key in binding:
+        if record.get(key) != binding[key]:
+            return key
+    return None
+
+
 class TokenStore:
     """One integrity-tagged JSON record at `path` under HMAC key `key` (bytes)."""
 
@@ -139,6 +169,10 @@ class TokenStore:
         self._key = bytes(key)
         self.last_error = None
         self.last_error_detail = ""
+
+    def sibling(self, path):
+        """A store for another file under the same device key (the discovery and JWKS caches)."""
+        return TokenStore(path, self._key)
 
     def _fail(self, reason, detail):
         self.last_error = reason

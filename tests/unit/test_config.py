@@ -65,3 +65,16 @@ def test_load_reports_bad_json_and_missing_file():
         f.write("{not json")
     assert raises(ConfigError, config.load, d + "/c.json").reason == "config"
     assert raises(ConfigError, config.load, d + "/missing.json").reason == "config"
+
+
+def test_google_secret_without_opt_in_is_refused_at_boot_naming_the_key():
+    # Google's token endpoint needs the secret on every poll; without the opt-in the device
+    # would only fail at the first poll, after the user typed the code.
+    for raw in (good(provider="google", client_secret="s3cr3t-value"),
+                good(issuer="https://accounts.google.com", client_secret="s3cr3t-value")):
+        e = raises(ConfigError, config.validate, raw)
+        assert e.reason == "send_client_secret", e.reason
+        assert "send_client_secret" in e.detail and "s3cr3t" not in e.detail
+    ok = config.validate(good(provider="google", client_secret="s3cr3t-value", send_client_secret=True))
+    assert ok["send_client_secret"] is True
+    assert config.validate(good(provider="google"))["client_secret"] is None  # no secret at all: fine

@@ -14,6 +14,7 @@ from deviceflow.discovery import (
 )
 from deviceflow.errors import ConfigError, ReplyError
 from deviceflow.providers import profile_for
+from deviceflow.store import TokenStore
 
 AUTH0 = "https://tenant.eu.auth0.com/"
 
@@ -143,23 +144,37 @@ def test_needs_discovery_depends_on_profile_and_config():
     assert not needs_discovery(profile_for("generic"), two)
 
 
+KEY = b"d" * 32
+BOUND = {"issuer": AUTH0, "client_id": "kiosk-1"}
+
+
+def cache_at(path, binding=None, key=KEY):
+    return DiscoveryCache(TokenStore(path, key), binding or BOUND)
+
+
 def test_cache_round_trip_and_atomic_file():
     d = tmpdir()
     path = d + "/discovery.json"
     doc = parse_discovery(auth0_doc(), AUTH0)
-    assert DiscoveryCache.load(path) is None
-    DiscoveryCache.save(path, doc)
+    cache = cache_at(path)
+    assert cache.load() is None and cache.why is None  # nothing cached yet
+    cache.save(doc)
     assert os.listdir(d) == ["discovery.json"]  # no temporary file left behind
-    assert DiscoveryCache.load(path) == doc
-    assert DiscoveryCache.load(path, AUTH0) == doc
-    DiscoveryCache().save(path, dict(doc, token_endpoint=AUTH0 + "v2/token"))
-    assert DiscoveryCache().load(path)["token_endpoint"] == AUTH0 + "v2/token"
+    assert cache_at(path).load() == doc
+    assert cache_at(path).load(AUTH0) == doc
+    cache.save(dict(doc, token_endpoint=AUTH0 + "v2/token"))
+    assert cache_at(path).load()["token_endpoint"] == AUTH0 + "v2/token"
 
 
-def test_cache_for_another_issuer_is_not_used():
+def test_cache_for_another_issuer_or_client_is_not_used_and_says_why():
     path = tmpdir() + "/discovery.json"
-    DiscoveryCache.save(path, parse_discovery(auth0_doc(), AUTH0))
-    assert DiscoveryCache.load(path, "https://other.auth0.com/") is None
+    cache_at(path).save(parse_discovery(auth0_doc(), AUTH0))
+    for changed, why in (({"issuer": "https://other.auth0.com/", "client_id": "kiosk-1"}, "issuer"),
+                         ({"issuer": AUTH0, "client_id": "kiosk-2"}, "client_id")):
+        other = cache_at(path, changed)
+        assert other.load() is None and other.why == why, other.why
+    # the document itself must name the issuer it is used for
+    assert cache_at(path).load("https://other.auth0.com/") is None
 
 
 def test_corrupt_or_tampered_cache_loads_as_none():
@@ -168,18 +183,48 @@ def test_corrupt_or_tampered_cache_loads_as_none():
     for content in ("", "{", "[]", '{"v": 1}', '{"v": 99, "doc": {}}', "\x00\x01garbage"):
         with open(path, "w") as f:
             f.write(content)
-        assert DiscoveryCache.load(path) is None
-    tampered = {"v": 1, "doc": {"issuer": AUTH0, "token_endpoint": "http://evil.example/t"}}
-    with open(path, "w") as f:
-        f.write(json.dumps(tampered))
-    assert DiscoveryCache.load(path) is None
+        cache = cache_at(path)
+        assert cache.load() is None and cache.why in ("truncated", "corrupt"), (content, cache.why)
+    # a well-formed cache planted by whoever does not hold the device key: refused by its tag
+    planted = {"v": 2, "for": BOUND, "data": {"issuer": AUTH0, "token_endpoint": AUTH0 + "evil"}}
+    TokenStore(path, b"x" * 32).save(planted)
+    cache = cache_at(path)
+    assert cache.load() is None and cache.why == "tampered"
+    # a tagged one with a URL the device must not use is refused too
+    TokenStore(path, KEY).save(dict(planted, data={"issuer": AUTH0, "token_endpoint": "http://evil.example/t"}))
+    cache = cache_at(path)
+    assert cache.load() is None and cache.why == "corrupt"
 
 
 def test_invalidate_removes_the_cache_and_tolerates_absence():
     d = tmpdir()
     path = d + "/discovery.json"
-    DiscoveryCache.save(path, parse_discovery(auth0_doc(), AUTH0))
-    DiscoveryCache.invalidate(path)
-    assert DiscoveryCache.load(path) is None
+    cache = cache_at(path)
+    cache.save(parse_discovery(auth0_doc(), AUTH0))
+    cache.invalidate()
+    assert cache.load() is None
     assert os.listdir(d) == []
-    DiscoveryCache.invalidate(path)  # twice: no error
+    cache.invalidate()  # twice: no error
+
+
+def test_rfc8414_metadata_url_puts_the_well_known_part_before_the_issuer_path():
+    from deviceflow.discovery import metadata_urls, oauth_metadata_url
+
+    assert oauth_metadata_url("https://as.example.com") == "https://as.example.com/.well-known/oauth-authorization-server"
+    assert oauth_metadata_url("https://as.example.com/") == "https://as.example.com/.well-known/oauth-authorization-server"
+    assert (oauth_metadata_url("https://as.example.com/tenant1/") ==
+            "https://as.example.com/.well-known/oauth-authorization-server/tenant1")
+    assert metadata_urls("https://as.example.com/t/") == (
+        "https://as.example.com/t/.well-known/openid-configuration",
+        "https://as.example.com/.well-known/oauth-authorization-server/t")
+    raises(ConfigError, oauth_metadata_url, "http://evil.example/")
+
+
+def test_no_discovery_for_what_the_config_gives_and_jwks_only_for_openid():
+    two = {"device_authorization_endpoint": "https://a.example/d", "token_endpoint": "https://a.example/t"}
+    for name in ("generic", "entra", "okta", "keycloak", "auth0"):
+        p = profile_for(name)
+        assert not needs_discovery(p, two, "offline_access"), name  # no ID token asked for
+        assert not needs_discovery(p, two, ""), name
+        assert needs_discovery(p, two, "openid offline_access"), name  # its keys are needed
+        assert needs_discovery(p, {}, "offline_access"), name

@@ -144,3 +144,82 @@ def test_a_valid_token_at_boot_is_refreshed_before_it_expires_not_spread_past_it
     assert s.access_valid(0)
     lead = clock.ticks_diff(s.deadline, s.refresh_at)
     assert lead > 0, lead
+
+
+DAY_S = 86400
+
+
+def _live(clock, s, seconds, fine_after):
+    """Let `seconds` pass, an hour a step (the app's loop looks far more often) and 30 s a step
+    after `fine_after`; the seconds at which the access token stopped being valid and the
+    refresh fell due (None: not within)."""
+    invalid_at = due_at = None
+    t = 0
+    while t < seconds:
+        step_s = 30 if t >= fine_after else 3600
+        clock.advance(step_s * 1000)
+        t += step_s
+        now = clock.ticks_ms()
+        if invalid_at is None and not s.access_valid(now):
+            invalid_at = t
+        if due_at is None and s.refresh_due(now):
+            due_at = t
+    return invalid_at, due_at
+
+
+def test_long_lived_access_tokens_stay_valid_and_refresh_once_before_expiry():
+    # 1, 7 and 30 days (Auth0 allows 30): more than 2^29 ms must neither overflow a tick sum
+    # nor wrap into the past (a refresh storm), on the 2^30 counter of an ESP32.
+    for days in (1, 7, 30):
+        for wall in (T0, None):
+            clock = ManualClock(start=TICKS_PERIOD - 1000, wall=wall)
+            s = Session(clock, fixed(0.5), margin_s=60, window_s=600)
+            life = days * DAY_S
+            s.adopt(make_record(tokens(expires_in=life), wall), True, clock.ticks_ms())
+            now = clock.ticks_ms()
+            assert s.access_valid(now) and not s.refresh_due(now), days
+            invalid_at, due_at = _live(clock, s, life + 2 * 3600, life - 3600)
+            assert invalid_at == life, (days, wall, invalid_at)
+            assert due_at is not None and life - 3600 <= due_at < life, (days, wall, due_at)
+
+
+def test_a_device_off_for_days_boots_with_the_token_expired_and_refreshes():
+    # Unplugged for 7, 30 and 400 days: the stored expiry lies that far in the past. It must
+    # read as "expired" (no OverflowError, no wrap into "valid") and a refresh is due.
+    for days_off in (7, 30, 400):
+        rec = make_record(tokens(expires_in=3600), T0)
+        clock = ManualClock(start=TICKS_PERIOD - 1000, wall=T0 + days_off * DAY_S)
+        s = Session(clock, fixed(0.5), spread_s=0)
+        now = clock.ticks_ms()
+        s.adopt(rec, False, now)
+        assert not s.access_valid(now), days_off
+        assert s.refresh_due(now), days_off
+
+
+def test_a_long_token_stored_before_a_short_power_cut_is_still_valid_at_boot():
+    rec = make_record(tokens(expires_in=30 * DAY_S), T0)
+    clock = ManualClock(start=TICKS_PERIOD - 1000, wall=T0 + 7 * DAY_S)  # 23 days left
+    s = Session(clock, fixed(0.5), spread_s=300)
+    now = clock.ticks_ms()
+    s.adopt(rec, False, now)
+    assert s.access_valid(now) and not s.refresh_due(now)
+    invalid_at, due_at = _live(clock, s, 24 * DAY_S, 23 * DAY_S - 3600)
+    assert invalid_at == 23 * DAY_S and 22 * DAY_S < due_at < 23 * DAY_S, (invalid_at, due_at)
+
+
+def test_a_record_belongs_to_the_issuer_client_audience_and_scope_it_was_issued_for():
+    from session import binding, foreign
+
+    cfg = {"issuer": "https://a.auth0.com/", "client_id": "k1", "provider": "auth0",
+           "audience": "https://api/", "resource": None, "scope": None}
+    rec = make_record(tokens(), T0, bound=binding(cfg))
+    assert foreign(rec, binding(cfg)) is None
+    # a rotated record keeps its binding
+    assert foreign(make_record(tokens(refresh_token="rt2"), T0, previous=rec), binding(cfg)) is None
+    for key, value in (("issuer", "https://b.auth0.com/"), ("client_id", "k2"),
+                       ("audience", "https://other/"), ("resource", "https://res/"),
+                       ("scope", "openid offline_access")):
+        other = dict(cfg)
+        other[key] = value
+        assert foreign(rec, binding(other)) == key, key
+    assert foreign(make_record(tokens(), T0), binding(cfg)) == "unbound"  # written before binding

@@ -288,3 +288,39 @@ def test_key_file_write_failure_raises_store_error():
     d = tmpdir()
     e = raises(StoreError, load_or_create_key, d + "/missing/store.key")
     assert e.reason == "write_failed"
+
+
+def _mode(path):
+    return os.stat(path)[0] & 0o777
+
+
+def test_key_and_store_files_are_private_to_their_owner():
+    # On a Unix host the key and the tokens are readable by their owner only (0600); both
+    # runtimes (CPython, and the MicroPython Unix port, which has no os.open or chmod).
+    d = tmpdir()
+    key = load_or_create_key(d + "/device.key")
+    store = TokenStore(d + "/tokens.json", key)
+    store.save(RECORD)
+    store.save(RECORD)  # a replacement too
+    for name in ("device.key", "tokens.json"):
+        assert _mode(d + "/" + name) == 0o600, (name, oct(_mode(d + "/" + name)))
+    # a key file left readable by all (an older version) is made private, same key
+    put(d + "/old.key", b"o" * 32)
+    if hasattr(os, "chmod"):
+        os.chmod(d + "/old.key", 0o644)
+    else:
+        os.system("chmod 644 " + d + "/old.key")
+    assert _mode(d + "/old.key") == 0o644
+    assert load_or_create_key(d + "/old.key") == b"o" * 32
+    assert _mode(d + "/old.key") == 0o600
+
+
+def test_a_sibling_store_shares_the_key_so_a_planted_file_is_refused():
+    d, store = fresh()
+    cache = store.sibling(d + "/jwks.json")
+    cache.save({"keys": [1]})
+    assert cache.load() == {"keys": [1]}
+    other = TokenStore(d + "/jwks.json", b"x" * 32)  # whoever lacks device.key
+    assert other.load() is None and other.last_error == "tampered"
+    other.save({"keys": ["planted"]})
+    assert cache.load() is None and cache.last_error == "tampered"

@@ -311,8 +311,10 @@ class Handler(BaseHTTPRequestHandler):
             if reply:
                 return reply
             return json_reply(200, a.userinfo(claims["sub"]))
-        if key == ("GET", "/.well-known/openid-configuration"):
+        if key == ("GET", "/.well-known/openid-configuration") and a.config()["discovery"] in ("openid", "both"):
             return json_reply(200, discovery(base, a.issuer))
+        if key == ("GET", "/.well-known/oauth-authorization-server") and a.config()["discovery"] in ("oauth", "both"):
+            return json_reply(200, discovery(base, a.issuer))  # RFC 8414: the same keys
         if key == ("GET", "/.well-known/jwks.json"):
             return json_reply(200, a.keys.jwks)
         if key == ("GET", "/"):

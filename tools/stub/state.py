@@ -41,7 +41,11 @@ DEFAULTS = {
     # Auth0's Device User Code Settings (tools/stub/usercode.py)
     "user_code_charset": usercode.DEFAULT_CHARSET,
     "user_code_mask": usercode.DEFAULT_MASK,
+    # metadata documents served: "openid" (/.well-known/openid-configuration), "oauth" (RFC 8414
+    # /.well-known/oauth-authorization-server only, as a plain OAuth 2.0 server), "both", "none"
+    "discovery": "openid",
 }
+DISCOVERY_MODES = ("openid", "oauth", "both", "none")
 TENANT_LOG_LIMIT = 1000
 
 
@@ -85,6 +89,8 @@ class Authority:
             usercode.check(merged["user_code_charset"], merged["user_code_mask"])
         except ValueError as e:
             raise KeyError(str(e))
+        if changes.get("discovery", "openid") not in DISCOVERY_MODES:
+            raise KeyError("discovery must be one of " + ", ".join(DISCOVERY_MODES))
         with self.lock:
             self.settings.update(copy.deepcopy(changes))
             return copy.deepcopy(self.settings)
