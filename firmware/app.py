@@ -6,19 +6,31 @@
 # replies are never parsed here: the flow engine and refresh grant decide, the
 # app only carries out their actions (send, wait, show, store).
 #
-# What only one phase needs is imported when the phase starts (deviceflow/phase.py): a wake
-# that refreshes never loads the device flow, the QR encoder or the JWT checks.
+# STATES below is the whole state machine: each state is a function `state(app, now)` in the
+# module of its phase: booting (start -> network -> clock -> load -> endpoints), signin (the
+# device flow, then validate -> userinfo) and signedin (api, idle, refresh, sign_out). A
+# phase's module is imported when one of its states first runs and dropped when another
+# phase's state runs (deviceflow/phase.py): a wake that refreshes never loads the sign-in, and
+# the sign-in never holds the code of the API loop. This module keeps what every phase shares.
 import gc
 
 from deviceflow.actions import backoff_ms
 from deviceflow.errors import DeviceFlowError, TLSError, TransportError
+from deviceflow.phase import drop
 from session import Session
 from endpoints import Endpoints
-from signin import MAX_BACKOFF_MS, SignIn
+
+STATES = {
+    "start": "booting", "network": "booting", "clock": "booting", "load": "booting",
+    "endpoints": "booting",
+    "device_start": "signin", "device_poll": "signin", "validate": "signin", "userinfo": "signin",
+    "api": "signedin", "idle": "signedin", "refresh": "signedin", "sign_out": "signedin",
+    "halted": None,  # App.halted: waits for a button
+}
+MAX_BACKOFF_MS = 300000
 
 
-
-class App(SignIn):
+class App:
     def __init__(self, cfg, clock, transport, store, screen, log, rand, platform,
                  once=False, demo=False):
         self.cfg = cfg
@@ -40,7 +52,7 @@ class App(SignIn):
         self.wake_at = clock.ticks_ms()
         self.exit_code = None
         self.flow = None
-        self.grant = None
+        self.grant = None  # the RefreshGrant under way; None: the refresh state starts one
         self.pending = None  # TokensReady awaiting validation
         self.jwks_refetched = False
         self.api_retry_after_refresh = False
@@ -51,10 +63,11 @@ class App(SignIn):
         self.code_expires_at = None
         self.busy_refusals = 0  # consecutive "not now" failures of the device flow (signin._RETRY_LATER)
         self.clock_tries = 0  # failed NTP attempts in a row
-        self.unsaved = None  # a token record in use whose write to flash failed (signin._persist)
+        self.unsaved = None  # a token record in use whose write to flash failed (persist)
         self.save_at = None  # ticks of the next write attempt
         self.save_failures = 0
         self._ran = None  # the state whose step ran last
+        self._phase = None  # the module of the phase that ran last
 
     # ---- driving -------------------------------------------------------
     def step(self):
@@ -63,7 +76,7 @@ class App(SignIn):
         if self.screen.code_shown:
             self.screen.tick(now)
         if self.unsaved is not None and self.clock.ticks_diff(now, self.save_at) >= 0:
-            self._persist(self.unsaved, now)  # only the write is retried, never the exchange
+            self.persist(self.unsaved, now)  # only the write is retried, never the exchange
         wait = self.clock.ticks_diff(self.wake_at, now)
         if wait > 0:
             return min(wait, 1000)
@@ -73,17 +86,28 @@ class App(SignIn):
             self._ran = self.state
             gc.collect()
         try:
-            getattr(self, "_" + self.state)(now)
+            self._handler(self.state)(self, now)
         except TLSError as e:
-            self._clock_suspect(e)
-            self._trouble(now, "tls", e)
+            self.clock_suspect(e)
+            self.trouble(now, "tls", e)
         except TransportError as e:
-            self._trouble(now, "network", e)
+            self.trouble(now, "network", e)
         except DeviceFlowError as e:
-            self._trouble(now, "error", e)
+            self.trouble(now, "error", e)
         except Exception as e:  # noqa: BLE001 -- a board must never crash-loop
             self._crashed(now, e)
         return 0
+
+    def _handler(self, state):
+        """The function of `state`, importing its phase's module (and dropping the last one's)."""
+        name = STATES[state]
+        if name is None:
+            return App.halted
+        if name != self._phase:
+            if self._phase is not None:
+                drop(self._phase)
+            self._phase = name
+        return getattr(__import__(name), state)
 
     def _crashed(self, now, e):
         """An exception no state expects (a bug, a driver fault, MemoryError). Uncaught, it
@@ -93,23 +117,27 @@ class App(SignIn):
         name = type(e).__name__
         reason = "out_of_memory" if isinstance(e, MemoryError) else "unexpected"
         gc.collect()
-        self._trouble(now, "error", DeviceFlowError(reason, "unexpected " + name + "; retrying"))
+        self.trouble(now, "error", DeviceFlowError(reason, "unexpected " + name + "; retrying"))
 
     def press(self, button):
         self.log.event("button", name=button)
         if button == "new_code" and self.state in ("halted", "device_poll"):
-            self._goto("device_start")
+            self.goto("device_start")
         elif button == "sign_out" and self.session.record is not None:
-            self._goto("sign_out")
+            self.goto("sign_out")
 
-    def _goto(self, state, delay_ms=0):
+    def goto(self, state, delay_ms=0):
         self.state = state
         self.wake_at = self.clock.ticks_add(self.clock.ticks_ms(), delay_ms)
 
-    def _sleep_until(self, until):
+    def sleep_until(self, until):
         self.wake_at = until
 
-    def _trouble(self, now, kind, err, retry_after=None):
+    def halted(self, now):
+        self.goto("halted", 3600 * 1000)  # only a button press moves on
+
+    # ---- what every phase shares ------------------------------------------
+    def trouble(self, now, kind, err, retry_after=None):
         """A failed exchange: say so, back off (doubling, capped, full jitter, never sooner than
         Retry-After), then retry the same state. With --once, give up instead."""
         self.log.error(err.reason, detail=err.detail, state=self.state)
@@ -124,7 +152,7 @@ class App(SignIn):
         # that timed out would otherwise be retried at once.
         self.wake_at = self.clock.ticks_add(self.clock.ticks_ms(), delay)
 
-    def _server_trouble(self, resp, state):
+    def server_trouble(self, resp, state):
         """An answer the engine retries later (5xx, 429, an error or portal page, a reply that
         is no OAuth reply): log it and, unless the code is on screen, show it."""
         reason = "server_busy" if resp.status == 429 or resp.status >= 500 else "bad_reply"
@@ -133,239 +161,75 @@ class App(SignIn):
         if not self.screen.code_shown:
             self.screen.message("network", detail)
 
-    def _exchange(self, method, url, headers=None, body=None):
+    def exchange(self, method, url, headers=None, body=None):
         resp = self.http.request(method, url, headers, body)
         self.failures = 0
         return resp
 
-    # ---- boot ----------------------------------------------------------
-    def _start(self, now):
-        self.screen.message("starting")
-        self._goto("network")
+    def perform(self, engine, send, state):
+        """Carry out an engine's Send and return the engine's answer to what came back."""
+        try:
+            resp = self.exchange(send.method, send.url, send.headers, send.body)
+        except TransportError as e:
+            self.log.error(e.reason, detail=e.detail, state=state)
+            if isinstance(e, TLSError):
+                self.clock_suspect(e)
+                self.screen.message("tls", e.detail or e.reason)
+            else:
+                self.endpoints.forget_discovery()  # a cached endpoint may be gone: re-fetch next boot
+                if not self.screen.code_shown:  # the code, once shown, stays up
+                    self.screen.message("network", e.detail or e.reason)
+            return engine.on_transport_error(self.clock.ticks_ms(), e.reason)
+        if resp.status == 404:
+            self.endpoints.forget_discovery()  # no such endpoint (any more): re-fetch next boot
+        action = engine.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
+        if action.kind == "wait" and action.reason == "backoff":
+            self.server_trouble(resp, state)
+        return action
 
-    def _network(self, now):
-        if not self.platform.network_up():
-            self.screen.message("connecting")
-            self._goto("network", 500)
-            return
-        self.log.event("network_up")
-        if self.clock.time() is None and getattr(self.platform, "can_set_clock", False):
-            self._goto("clock")  # a board: no HTTPS before the clock is set
-            return
-        if self.clock.time() is None and not self.platform.set_clock():
-            self.log.error("clock_unset", detail="wall clock not set; token expiry is checked by ticks only")
-        self._goto("load")
-
-    def _clock(self, now):
-        """mbedTLS on an ESP32 checks certificate dates against the RTC, which reads 2000 after
-        power-up: every certificate is 'not yet valid' until NTP has set it. Retry with backoff
-        (from 1 s, doubling, capped at a minute) until it is; nothing goes over HTTPS before."""
-        self.screen.message("clock")
-        if self.platform.set_clock() and self.clock.time() is not None:
-            self.log.event("clock_set", tries=self.clock_tries + 1)
-            self.clock_tries = 0
-            self._goto("load")
-            return
-        delay = backoff_ms(1000, self.clock_tries, 60000, self.rand)
-        self.clock_tries += 1
-        self.log.error("clock_unset", detail="NTP failed; retrying", tries=self.clock_tries, retry_ms=delay)
-        self._goto("clock", delay)
-
-    def _clock_suspect(self, err):
+    def clock_suspect(self, err):
         """A certificate 'not valid yet' on a board means the RTC is wrong (never set, or reset):
         ask NTP again at once; the failed exchange is retried by its own backoff."""
         if err.reason == "tls_not_yet_valid" and getattr(self.platform, "can_set_clock", False):
             self.log.event("clock_resync", ok=1 if self.platform.set_clock() else 0)
 
-    def _load(self, now):
-        record = self.store.load()
-        if record is None and self.store.last_error:
-            self.log.error("store_" + self.store.last_error, detail="stored sign-in unreadable; signing in again")
-            self.store.clear()
-        if record is not None:
-            from session import foreign
+    def save(self, now, tokens, claims, fresh):
+        # The new record (and a rotated refresh token in it) is written to flash before the new
+        # access token is used anywhere. When the write fails (flash full, I/O error), the new
+        # tokens are used from RAM all the same and only the write is retried (persist): the
+        # grant is spent, and the refresh token still on flash may be revoked for reuse.
+        from session import make_record
 
-            why = foreign(record, self.endpoints.binding())
-            if why:
-                # Another tenant's, client's or grant's sign-in (a re-provisioned device): its
-                # tokens must never be sent, not even to their own provider.
-                self.log.event("state_discarded", what="tokens", reason=why)
-                self.store.clear()
-                record = None
-        self.session.adopt(record, False, now)
-        self.log.event("tokens_loaded" if record else "no_tokens")
-        self._goto("endpoints")
+        record = make_record(tokens, self.clock.time(), claims, self.session.record, self.endpoints.binding())
+        self.persist(record, now)
+        self.session.adopt(record, fresh, now)
 
-    def _endpoints(self, now):
-        self.endpoints.resolve(now)  # one exchange at most (discovery), cached in flash
-        self._decide(now)
+    def persist(self, record, now):
+        """Write `record` to flash; on a StoreError keep it for a retry with backoff (step())."""
+        from deviceflow.errors import StoreError
 
-    def _decide(self, now):
-        s = self.session
-        from deviceflow.clock import span  # every config span is clamped to the tick range
-
-        if s.access_valid(now) and not s.refresh_due(now):
-            spread = span(self.cfg["api_spread_s"] * 1000)
-            self.api_at = self.clock.ticks_add(now, int(self.rand() * spread))
-            self.screen.message("success", s.record.get("name"))
-            self._goto("idle")
-        elif s.refresh_token():
-            self.api_at = now
-            if s.refresh_at is None or s.refresh_due(now):
-                self._start_refresh(now)
-            else:
-                # Expired while the power was off: refresh at the random boot-spread point.
-                self.screen.message("success", s.record.get("name"))
-                self._goto("idle")
-        else:
-            # Not signed in: ask for a code after a random part of api_spread_s, so devices
-            # that boot together do not all poll the token endpoint in the same second.
-            self._goto("device_start", int(self.rand() * span(self.cfg["api_spread_s"] * 1000)))
-
-    # ---- the API ---------------------------------------------------------
-    def _api(self, now):
-        if not self.session.access_valid(now) and self.session.refresh_token():
-            # Retrying after an outage: an access token that expired meanwhile is refreshed
-            # first rather than sent to earn a 401.
-            self.api_retry_after_refresh = True
-            self._start_refresh(now)
+        try:
+            self.store.save(record)
+        except StoreError as e:
+            if e.reason in ("too_large", "bad_record"):  # the record, not the flash: no retry helps
+                self.unsaved = None
+                self.log.error("store_" + e.reason, detail=e.detail)
+                return
+            delay = backoff_ms(2000, self.save_failures, MAX_BACKOFF_MS, self.rand)
+            self.save_failures += 1
+            self.unsaved = record
+            self.save_at = self.clock.ticks_add(self.clock.ticks_ms(), delay)
+            self.log.error("store_" + e.reason, detail=e.detail, retry_ms=delay, attempt=self.save_failures)
             return
-        token = self.session.access_token()
-        if self.cfg["mode"] == "sensor":
-            body = self.platform.reading()
-            resp = self._exchange("POST", self.cfg["api_url"], {"Authorization": "Bearer " + token,
-                                  "Content-Type": "application/json"}, body)
-        else:
-            resp = self._exchange("GET", self.cfg["api_url"], {"Authorization": "Bearer " + token,
-                                  "Accept": "application/json"})
-        if resp.status == 401:
-            self.log.error("api_unauthorized", status=401)
-            if not self.api_retry_after_refresh and self.session.refresh_token():
-                self.api_retry_after_refresh = True
-                self._start_refresh(now)
-            else:
-                self.api_retry_after_refresh = False
-                self._forget_tokens(now)
-                self._goto("device_start")
-            return
-        if resp.status >= 400:
-            from deviceflow.replies import retry_after_ms
+        self.unsaved = None
+        self.save_failures = 0
+        self.log.event("tokens_stored", refresh=1 if record.get("refresh_token") else 0,
+                       expires_in=record.get("expires_in"))
 
-            err = TransportError("api_status", "API answered HTTP %d" % resp.status)
-            self._trouble(now, "network" if resp.status >= 429 else "error", err, retry_after_ms(resp.headers))
-            return
-        self.api_retry_after_refresh = False
-        self.api_calls += 1
-        self.log.event("api_ok", status=resp.status, bytes=len(resp.body))
-        self.screen.message("success", self.session.record.get("name"))  # clears a past error
-        self._after_api(now)
-
-    def _after_api(self, now):
-        if self.cfg["mode"] == "sensor":
-            if self.unsaved is not None:
-                self._persist(self.unsaved, now)  # RAM does not survive deep sleep: one more try
-            self.log.event("sleep", seconds=self.cfg["sleep_s"])
-            self.exit_code = 0
-            self.platform.deep_sleep(self.cfg["sleep_s"])
-            return
-        if self.once:
-            self.exit_code = 0
-            return
-        if self.demo and self.refreshes == 0 and self.session.refresh_token():
-            self._start_refresh(now)  # show a refresh, then one more API call, then exit
-            self.api_retry_after_refresh = True
-            return
-        if self.demo and self.refreshes:
-            self.exit_code = 0
-            return
-        from deviceflow.clock import span  # an interval of days must not overflow a tick sum
-
-        self.api_at = self.clock.ticks_add(now, span(self.cfg["api_interval_s"] * 1000))
-        self._goto("idle")
-
-    def _idle(self, now):
-        s = self.session
-        if s.refresh_due(now):
-            self._start_refresh(now)
-        elif not s.access_valid(now):
-            if s.refresh_token() and s.refresh_at is not None:
-                self._sleep_until(s.refresh_at)  # the boot spread: no token request before it
-            elif s.refresh_token():
-                self._start_refresh(now)
-            else:
-                self._goto("device_start")
-        elif self.api_at is None or self.clock.ticks_diff(now, self.api_at) >= 0:
-            self._goto("api")
-        else:
-            nxt = self.api_at
-            if s.refresh_at is not None and (nxt is None or self.clock.ticks_diff(s.refresh_at, nxt) < 0):
-                nxt = s.refresh_at
-            self._sleep_until(nxt if nxt is not None else self.clock.ticks_add(now, 60000))
-
-    # ---- refresh ---------------------------------------------------------
-    def _start_refresh(self, now):
-        from deviceflow.refresh import RefreshGrant
-
-        self.grant = RefreshGrant(self.clock, self.cfg["client_id"], self.endpoints.get("token_endpoint"),
-                                  self.session.refresh_token(), extra_params=self.endpoints.poll_params(),
-                                  max_backoff_ms=MAX_BACKOFF_MS, jitter=self.rand,
-                                  spread_ms=self.session.spread_ms)
-        self.state = "refresh"
-        self._refresh_action(now, self.grant.start(now))
-
-    def _refresh(self, now):
-        self._refresh_action(now, self.grant.next_action(now))
-
-    def _refresh_action(self, now, action):
-        kind = action.kind
-        if kind == "send":
-            return self._refresh_action(now, self._perform(self.grant, action, "refresh"))
-        if kind == "wait":
-            self._sleep_until(action.until)
-        elif kind == "tokens":
-            self._save(now, action.tokens, None, fresh=True)
-            self.refreshes += 1
-            self.log.event("refreshed", rotated=1 if action.rotated else 0)
-            self.screen.message("success", self.session.record.get("name"))
-            if self.api_retry_after_refresh or self.demo:
-                self._goto("api")
-            else:
-                self._goto("idle")
-        elif kind == "failed":
-            self.log.error(action.reason, detail=action.description, state="refresh")
-            if action.reason == "invalid_grant":
-                # The grant is gone (revoked, expired, reused): start over with the reason on screen.
-                self._forget_tokens(now)
-                self.screen.message("error", "Signed out by the provider. Sign in again.")
-                self._goto("device_start", 3000)
-            else:
-                self.screen.message("provider", action.description)
-                self._goto("halted")
-
-    def _forget_tokens(self, now):
+    def forget_tokens(self, now):
         self.unsaved = None  # a pending write must not bring a signed-out record back
         self.store.clear()
         self.session.adopt(None, False, now)
-
-    # ---- sign out ----------------------------------------------------------
-    def _sign_out(self, now):
-        rt = self.session.refresh_token()
-        url = self.endpoints.get("revocation_endpoint")
-        if rt and url:
-            from deviceflow.form import urlencode
-            body = urlencode([("token", rt), ("token_type_hint", "refresh_token"),
-                              ("client_id", self.cfg["client_id"])])
-            try:
-                resp = self._exchange("POST", url, {"Content-Type": "application/x-www-form-urlencoded"}, body)
-                self.log.event("revoked", status=resp.status)
-            except TransportError as e:
-                self.log.error(e.reason, detail="revocation failed; wiping the device anyway")
-        self._forget_tokens(now)
-        self.log.event("signed_out")
-        self.screen.message("signed_out")
-        if self.once:
-            self.exit_code = 0
-        self._goto("halted")
 
     def summary(self):
         return {"api_calls": self.api_calls, "refreshes": self.refreshes, "state": self.state}

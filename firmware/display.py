@@ -12,8 +12,22 @@
 # Import by phase (deviceflow/phase.py): the code screen's module is loaded for the sign-in
 # and dropped when another screen replaces it, and the message screens' module is dropped
 # while the QR is encoded (the largest code of the sign-in), then loaded again.
-from deviceflow import screen as layouts
 from deviceflow.phase import drop
+
+
+def _layouts():
+    """deviceflow.screen (messages), imported again if the code screen dropped it."""
+    from deviceflow import screen
+
+    return screen
+
+
+def codescreen():
+    """deviceflow.codescreen (the code screen, its countdown and poll indicator)."""
+    from deviceflow import codescreen
+
+    return codescreen
+
 
 PAGE_MS = 5000
 SLOW_PAGE_MS = 60000
@@ -53,20 +67,19 @@ class Display:
         self.current = (kind, detail)
         if self.log:
             self.log.event("screen", kind=kind, detail=detail)
-        layouts.draw_message(self.surface, kind, detail)
+        _layouts().draw_message(self.surface, kind, detail)
         self._show()
 
     def code(self, action, now):
-        global layouts
         s = self.surface
-        layouts = None
+        # The message screens' code is not needed while the QR is encoded (the sign-in's
+        # largest code): drop it, and let _layouts() import it again afterwards.
         drop("deviceflow.screen")
         from deviceflow.codescreen import CodeScreen
 
         self._screen = CodeScreen(s.width, s.height, action.user_code, action.verification_uri,
                                   action.verification_uri_complete)
         del CodeScreen
-        from deviceflow import screen as layouts
         self._expires_at = action.expires_at
         self._page = 0
         self._page_at = now
@@ -102,11 +115,11 @@ class Display:
         if self._last_second is not None and self._last_second - left < self._countdown_step:
             return
         self._last_second = left
-        layouts.draw_countdown(self.surface, self._rect, left)
+        codescreen().draw_countdown(self.surface, self._rect, left)
         self._show()
 
     def poll_phase(self):
         if self.code_shown and self._rect is not None:
             self._phase += 1
-            layouts.draw_poll_indicator(self.surface, self._rect, self._phase)
+            codescreen().draw_poll_indicator(self.surface, self._rect, self._phase)
             self._show()

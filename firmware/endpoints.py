@@ -40,6 +40,7 @@ class Endpoints:
         self._fetched = False
         _remove(self._fetched_path)
         self._device_params = self._poll_params = None
+        self._binding = None
 
     def _cache(self, kind):
         """The tagged, bound cache of the discovery document or of the JWKS, or None."""
@@ -130,9 +131,14 @@ class Endpoints:
             self.log.event("discovery_forgotten")
 
     def binding(self):
-        from session import binding
+        """Whose tokens these are (session.binding), worked out once: it needs the provider
+        profile's code, which resolve() drops."""
+        if self._binding is None:
+            from session import binding
 
-        return binding(self.cfg)
+            self._binding = binding(self.cfg)
+            drop("deviceflow.providers")
+        return self._binding
 
     def get(self, key):
         return self.urls.get(key) if self.urls else None

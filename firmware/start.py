@@ -139,11 +139,17 @@ def run(argv):
     from deviceflow.store import TokenStore, load_or_create_key
 
     try:
-        store = TokenStore(state + "/tokens.json", load_or_create_key(state + "/device.key", platform.urandom))
+        key = load_or_create_key(state + "/device.key", platform.urandom)
+        TokenStore(state + "/tokens.json", key)  # refuses a key too short to tag with
     except StoreError as e:
         log.error("store", detail=e.detail)
         display.message("error", "Cannot use flash storage: " + e.detail)
         return platform.halt(5)
+    del TokenStore, load_or_create_key
+    drop("deviceflow.store", "deviceflow.hmac_sha256")
+    from flashstore import FlashStore
+
+    store = FlashStore(state + "/tokens.json", key)
     from app import App
     from buttons import ButtonWatcher
     from rng import Rng
@@ -151,7 +157,7 @@ def run(argv):
     seed = cfg["seed"] if cfg["seed"] is not None else platform.random_seed()
     app = App(cfg, clock, transport, store, display, log, Rng(seed), platform,
               once=opts["once"], demo=opts["demo"])
-    del store, TokenStore, load_or_create_key
+    del store, key
     watcher = ButtonWatcher(board.buttons, clock)
     while app.exit_code is None:
         wait = app.step()

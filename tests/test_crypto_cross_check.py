@@ -55,7 +55,11 @@ def fresh_tokens(keys):
     base = {"iss": ISSUER, "aud": CLIENT, "sub": "user-1", "iat": now - 5, "exp": now + 600}
     t = {}
     t["ok_a"] = pyjwt.encode(base, keys["a"], algorithm="RS256", headers={"kid": "a"})
-    t["ok_b"] = pyjwt.encode(dict(base, aud=["x", CLIENT]), keys["b"], algorithm="RS256", headers={"kid": "b"})
+    t["ok_b"] = pyjwt.encode(dict(base, aud=["x", CLIENT], azp=CLIENT), keys["b"], algorithm="RS256",
+                             headers={"kid": "b"})
+    # several audiences and no azp: refused (OpenID Connect Core 3.1.3.7)
+    t["multi_aud_no_azp"] = pyjwt.encode(dict(base, aud=["x", CLIENT]), keys["b"], algorithm="RS256",
+                                         headers={"kid": "b"})
     t["wrong_key"] = pyjwt.encode(base, keys["b"], algorithm="RS256", headers={"kid": "a"})
     t["expired"] = pyjwt.encode(dict(base, exp=now - 400, iat=now - 1000), keys["a"], algorithm="RS256",
                                 headers={"kid": "a"})
@@ -69,7 +73,7 @@ def fresh_tokens(keys):
 
 
 WANT = {"ok_a": "ok", "ok_b": "ok", "wrong_key": "signature", "expired": "exp", "other_aud": "aud",
-        "payload_swapped": "signature"}
+        "payload_swapped": "signature", "multi_aud_no_azp": "azp"}
 
 
 def test_fresh_tokens_under_cpython(keys, jwks_json):

@@ -58,7 +58,7 @@ def render(display, name, stream=None):
     name, _, page = name.partition("@")
     if name in CODES:
         rect = code_screen(display, name).draw(surface, 872, int(page or 1) - 1)
-        screen.draw_poll_indicator(surface, rect, 1)
+        codescreen.draw_poll_indicator(surface, rect, 1)
     else:
         detail = None
         for kind, d in MESSAGES:

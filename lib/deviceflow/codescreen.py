@@ -1,5 +1,6 @@
 # The code screen: user code, verification URI, QR code and countdown, planned once for a
-# surface (CodeScreen) and drawn page by page. Layouts adapt to the surface size: landscape
+# surface (CodeScreen) and drawn page by page; then only its countdown and poll indicator are
+# redrawn (draw_countdown, draw_poll_indicator). Layouts adapt to the surface size: landscape
 # puts the QR at the left with the text in a column to its right, portrait puts the QR on
 # top. The QR gets the largest whole number of pixels per module that still leaves the user
 # code big. When QR and text do not fit together, the code screen has pages the app shows in
@@ -12,10 +13,10 @@
 from deviceflow import font
 from deviceflow.phase import drop
 from deviceflow.textfit import (printable, wrap, fit_lines, display_uri, code_fit, code_height, host_end,
-                                line_metrics)
+                                line_metrics, palette, countdown_text)
 
 _URI_BREAKS = "/.-?&=_"
-_IND_W = 16  # width of the poll indicator when it shares the countdown's line (deviceflow.screen)
+_IND_W = 16  # width of the poll indicator when it shares the countdown's line
 
 
 def _column(w, h, uri, code, line, gap, countdown):
@@ -171,8 +172,6 @@ class CodeScreen:
         """Draw one page whole; return its countdown rectangle (x, y, w, h)."""
         W = self.width
         H = self.height
-        from deviceflow.screen import draw_countdown, palette
-
         light, dark = palette(surface)
         line, gap = line_metrics(H)
         spec = self.pages[page % len(self.pages)]
@@ -323,3 +322,40 @@ def _draw_code_lines(surface, lines, k, x, y, w, dark):
         else:
             surface.text(ln, x + (w - 8 * len(ln)) // 2, y, dark)
             y += 9
+
+
+def _zones(rect):
+    """(countdown zone, indicator zone) inside the countdown rectangle."""
+    x, y, w, h = rect
+    if h >= 16:
+        half = h // 2
+        return (x, y, w, half), (x, y + half, w, h - half)
+    iw = _IND_W if w >= 6 * 8 + _IND_W else 0
+    return (x, y, w - iw, h), (x + w - iw, y, iw, h)
+
+
+def draw_countdown(surface, rect, seconds_left):
+    """Repaint only the countdown part of rect with the time left."""
+    light, dark = palette(surface)
+    x, y, w, h = _zones(rect)[0]
+    if w < 8 or h < 8:
+        return
+    surface.fill_rect(x, y, w, h, light)
+    surface.text(countdown_text(seconds_left, w // 8), x, y, dark)
+
+
+def draw_poll_indicator(surface, rect, phase):
+    """A small waiting indicator (four dots, one big) in its part of rect."""
+    light, dark = palette(surface)
+    x, y, w, h = _zones(rect)[1]
+    if w < 8 or h < 4:
+        return
+    surface.fill_rect(x, y, w, h, light)
+    d = 3 if h >= 6 else 2
+    cy = y + (min(h, 8) - d) // 2
+    step = min(4, w // 4)
+    for i in range(4):
+        if i == phase % 4:
+            surface.fill_rect(x + i * step, cy, d, d, dark)
+        else:
+            surface.fill_rect(x + i * step + 1, cy + 1, 1, 1, dark)

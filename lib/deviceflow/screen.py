@@ -1,7 +1,7 @@
-# Message screens (a big title and a wrapped explanation), the countdown and the poll
-# indicator, drawn on any surface that has width, height, fill_rect(x, y, w, h, c) and
-# text(s, x, y, c) (8x8 cells, like framebuf). Nothing here imports framebuf, so it runs on
-# CPython too. The code screen (QR, user code, URI) is deviceflow.codescreen.
+# Message screens (a big title and a wrapped explanation), drawn on any surface that has
+# width, height, fill_rect(x, y, w, h, c) and text(s, x, y, c) (8x8 cells, like framebuf).
+# Nothing here imports framebuf, so it runs on CPython too. The code screen (QR, user code,
+# URI, countdown) is deviceflow.codescreen.
 #
 # Colours: every screen is dark ink on light paper. The surface may name its
 # colours with `light` and `dark` attributes; otherwise depth 16 (RGB565) means
@@ -11,9 +11,8 @@
 #
 # Text fitting (wrapping, scrubbing, code and title scales) lives in deviceflow.textfit.
 from deviceflow import font
-from deviceflow.textfit import printable, scrub, wrap, fit_lines, countdown_text, title_fit, line_metrics
+from deviceflow.textfit import printable, scrub, wrap, fit_lines, title_fit, line_metrics, palette
 
-_IND_W = 16  # width of the poll indicator when it shares the countdown's line
 
 _MESSAGES = {
     "starting": ("STARTING", "Starting up..."),
@@ -34,54 +33,6 @@ _MESSAGES = {
 
 
 _INSTRUCTIONS = ("signed_out", "denied", "expired")
-
-
-def palette(surface):
-    """(light, dark) colours of a surface: paper/quiet zone, ink/QR modules."""
-    light = getattr(surface, "light", None)
-    dark = getattr(surface, "dark", None)
-    if light is None or dark is None:
-        if getattr(surface, "depth", 1) == 16:
-            return 0xFFFF, 0x0000
-        return 1, 0
-    return light, dark
-
-
-def _zones(rect):
-    """(countdown zone, indicator zone) inside the countdown rectangle."""
-    x, y, w, h = rect
-    if h >= 16:
-        half = h // 2
-        return (x, y, w, half), (x, y + half, w, h - half)
-    iw = _IND_W if w >= 6 * 8 + _IND_W else 0
-    return (x, y, w - iw, h), (x + w - iw, y, iw, h)
-
-
-def draw_countdown(surface, rect, seconds_left):
-    """Repaint only the countdown part of rect with the time left."""
-    light, dark = palette(surface)
-    x, y, w, h = _zones(rect)[0]
-    if w < 8 or h < 8:
-        return
-    surface.fill_rect(x, y, w, h, light)
-    surface.text(countdown_text(seconds_left, w // 8), x, y, dark)
-
-
-def draw_poll_indicator(surface, rect, phase):
-    """A small waiting indicator (four dots, one big) in its part of rect."""
-    light, dark = palette(surface)
-    x, y, w, h = _zones(rect)[1]
-    if w < 8 or h < 4:
-        return
-    surface.fill_rect(x, y, w, h, light)
-    d = 3 if h >= 6 else 2
-    cy = y + (min(h, 8) - d) // 2
-    step = min(4, w // 4)
-    for i in range(4):
-        if i == phase % 4:
-            surface.fill_rect(x + i * step, cy, d, d, dark)
-        else:
-            surface.fill_rect(x + i * step + 1, cy + 1, 1, 1, dark)
 
 
 def _body(kind, body, detail, cols, avail):

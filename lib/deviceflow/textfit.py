@@ -188,3 +188,14 @@ def title_fit(title, w, hmax):
 def line_metrics(h):
     """(line pitch, gap between blocks) for a surface height."""
     return (8, 2) if h < 100 else (10, 4)
+
+
+def palette(surface):
+    """(light, dark) colours of a surface: paper/quiet zone, ink/QR modules."""
+    light = getattr(surface, "light", None)
+    dark = getattr(surface, "dark", None)
+    if light is None or dark is None:
+        if getattr(surface, "depth", 1) == 16:
+            return 0xFFFF, 0x0000
+        return 1, 0
+    return light, dark

@@ -1,6 +1,6 @@
 # Screen layouts on every display class, checked through a recording surface:
 # every fill_rect lands in a pixel grid, every text call is kept with its place.
-from deviceflow import codescreen, font, qr, screen
+from deviceflow import codescreen, font, qr, screen, textfit
 
 CLASSES = (
     ("oled_128x64", 128, 64, 1),
@@ -238,7 +238,7 @@ def test_countdown_repaints_only_its_rectangle():
         s, rect = code_screen(cls)
         before = bytearray(s.grid)
         s.texts = []
-        screen.draw_countdown(s, rect, 59)
+        codescreen.draw_countdown(s, rect, 59)
         rx, ry, rw, rh = rect
         for i in range(len(before)):
             if before[i] != s.grid[i]:
@@ -250,10 +250,10 @@ def test_countdown_repaints_only_its_rectangle():
 
 
 def test_countdown_text():
-    assert screen.countdown_text(872, 20) == "14:32 left"
-    assert screen.countdown_text(872, 5) == "14:32"
-    assert screen.countdown_text(-3, 20) == "0:00 left"
-    assert screen.countdown_text(None, 20) == ""
+    assert textfit.countdown_text(872, 20) == "14:32 left"
+    assert textfit.countdown_text(872, 5) == "14:32"
+    assert textfit.countdown_text(-3, 20) == "0:00 left"
+    assert textfit.countdown_text(None, 20) == ""
 
 
 def test_poll_indicator_changes_with_phase_inside_the_rectangle():
@@ -262,7 +262,7 @@ def test_poll_indicator_changes_with_phase_inside_the_rectangle():
         rx, ry, rw, rh = rect
         pictures = []
         for phase in range(4):
-            screen.draw_poll_indicator(s, rect, phase)
+            codescreen.draw_poll_indicator(s, rect, phase)
             pictures.append(bytes(s.grid))
         assert len(set(pictures)) == 4, cls[0]
         assert s.outside == []
@@ -341,11 +341,11 @@ def test_uri_too_long_for_any_qr_still_shows_code_and_host():
 
 
 def test_wrap_breaks_uris_after_separators_within_columns():
-    lines = screen.wrap("example-tenant.us.auth0.com/activate", 10, "/.-")
+    lines = textfit.wrap("example-tenant.us.auth0.com/activate", 10, "/.-")
     assert lines == ["example-", "tenant.us.", "auth0.com/", "activate"]
-    assert screen.wrap("no-room-here", 3, " ") == ["no-", "roo", "m-h", "ere"]
+    assert textfit.wrap("no-room-here", 3, " ") == ["no-", "roo", "m-h", "ere"]
     for cols in range(1, 20):
-        for ln in screen.wrap("Code expired. Press the button for a new code.", cols):
+        for ln in textfit.wrap("Code expired. Press the button for a new code.", cols):
             assert len(ln) <= cols
 
 
