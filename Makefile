@@ -10,7 +10,7 @@ BOARD  ?= unix
 PORT   ?=
 CONFIG ?=
 
-.PHONY: setup test test-unit test-e2e run bench screens mpy deploy console fleet heap soak clean
+.PHONY: setup test test-unit test-e2e run playground bench screens mpy deploy console fleet heap soak clean
 
 setup: $(STAMP)
 
@@ -26,8 +26,19 @@ $(OIDC_STAMP): tools/oidc_provider/package-lock.json
 	npm ci --prefix tools/oidc_provider --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Chromium and its WebDriver for the browser test (tests/test_playground.py): Debian's packages,
+# installed with apt-get as root. When that is not possible the test skips and says why.
+CHROMIUM_STAMP := $(VENV)/.chromium-installed
+$(CHROMIUM_STAMP):
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then touch $@; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and chromium-driver (apt-get) for the browser test"; \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver) \
+	    >/dev/null 2>&1 && touch $@ || echo "chromium: apt-get install failed; the browser test will be skipped"; \
+	else echo "chromium: not installed and apt-get needs root; the browser test will be skipped"; fi
+
 # One unit suite under both runtimes, then the integration and end-to-end tests.
-test: setup $(OIDC_STAMP)
+test: setup $(OIDC_STAMP) $(CHROMIUM_STAMP)
 	$(MP) tests/run_unit.py
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
@@ -36,12 +47,17 @@ test-unit: setup
 	$(MP) tests/run_unit.py
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
-test-e2e: setup $(OIDC_STAMP)
+test-e2e: setup $(OIDC_STAMP) $(CHROMIUM_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
 
 # The firmware on the Unix port against the bundled stub server (or CONFIG=your-tenant.json).
 run: setup
 	$(PY) tools/run_demo.py $(if $(CONFIG),--config $(CONFIG)) $(if $(MANUAL),--manual) $(if $(ONCE),--once)
+
+# The device flow in a browser: the firmware's screen, its buttons, the user's side, the logs and
+# faults to inject, on http://127.0.0.1:PORT/ (or CONFIG=your-tenant.json).
+playground: setup
+	$(PY) tools/playground.py $(if $(CONFIG),--config $(CONFIG))
 
 bench: setup
 	$(PY) tools/bench.py

@@ -226,7 +226,12 @@ def _save_picture(driver):
     """The README's picture: the whole page, in a small palette so it stays well under 200 KB."""
     from PIL import Image
 
+    size = driver.get_window_size()
+    extra = driver.execute_script("return window.outerHeight - window.innerHeight")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(size["width"], height + extra)   # the whole page, logs included
     page = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+    driver.set_window_size(size["width"], size["height"])
     for colours in (64, 32, 16):
         buf = io.BytesIO()
         page.quantize(colors=colours).save(buf, "PNG", optimize=True)
