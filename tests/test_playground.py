@@ -8,6 +8,7 @@ and the recovery. It also writes docs/playground.png (the README's picture). Wit
 is skipped, and says why. The config handling of the tenant mode is tested without a browser.
 """
 import ast
+import base64
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import selectors
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import warnings
@@ -153,6 +155,125 @@ def test_frames_are_the_framebuffer_the_firmware_shows(tmp_path):
     assert rgb(colour[1][3], 134, 239) == 0xF800
     with pytest.raises(ValueError):
         playground.parse_frames(bytearray(b"XX" + bytes(20)))
+
+
+# ---- the page's own API, without a browser: every fault and the device's reaction ---------------
+
+class PageClient:
+    """What the page receives (/events) and sends (/api/*), in Python."""
+
+    def __init__(self, url):
+        self.url = url
+        self.logs, self.state, self.frame = [], {}, None
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self):
+        event, data = None, ""
+        with urllib.request.urlopen(self.url + "events", timeout=WAIT) as stream:
+            for raw in stream:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    data = line[6:]
+                elif not line and event:
+                    obj = json.loads(data)
+                    if event == "log":
+                        self.logs.extend(obj)
+                    elif event == "state":
+                        self.state = obj
+                    elif event == "frame":
+                        self.frame = obj
+                    event, data = None, ""
+
+    def post(self, path, **body):
+        req = urllib.request.Request(self.url + path.lstrip("/"), json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=WAIT) as r:
+            return json.load(r)
+
+    def lines(self, src):
+        return [e["text"] for e in list(self.logs) if e["src"] == src]
+
+    def wait(self, what, cond, timeout=WAIT):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = cond()
+            if value:
+                return value
+            time.sleep(0.2)
+        raise AssertionError("no %s in %d s; state %s; device log:\n%s\nserver log:\n%s" % (
+            what, timeout, self.state, "\n".join(self.lines("device")[-40:]),
+            "\n".join(self.lines("server")[-30:])))
+
+    def count(self, src, text):
+        return sum(text in line for line in self.lines(src))
+
+
+def _approve(work, code):
+    with open(os.path.join(work, "stub.json")) as f:
+        control = json.load(f)["control"]
+    req = urllib.request.Request(control + "/_stub/decide", json.dumps(
+        {"user_code": code, "approve": True}).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=15) as r:
+        assert json.load(r)["ok"]
+
+
+def test_every_fault_and_button_shows_on_the_device(tmp_path):
+    work = str(tmp_path / "pg")
+    proc, url = _start_playground(work)
+    try:
+        page = PageClient(url)
+        screen = lambda: page.state.get("screen")  # noqa: E731
+        first = page.wait("a code", lambda: page.state.get("user_code"))
+        assert page.frame["w"] == 128 and page.frame["h"] == 64
+
+        # slow_down: the next poll is refused, and the device waits 5 s more from then on.
+        page.post("/api/fault", kind="slow_down")
+        page.wait("slow_down", lambda: page.count("server", "slow_down (forced"))
+        page.wait("two polls after it", lambda: len(page.lines("server")[
+            [i for i, l in enumerate(page.lines("server")) if "slow_down" in l][0]:]) > 2
+            and page.count("server", "authorization_pending") >= 2)
+        gaps = [float(g) for g in re.findall(r"\[(\d+\.\d) s after", "\n".join(
+            l for l in page.lines("server") if "slow_down" not in l))]
+        assert gaps and gaps[-1] >= 9, page.lines("server")
+
+        # An expired code: the expired screen; the device's button asks for a new code.
+        page.post("/api/fault", kind="expire_code")
+        page.wait("the expired screen", lambda: screen() == "expired")
+        assert page.count("device", "reason=expired_token")
+        page.post("/api/button", name="new_code")
+        second = page.wait("a new code", lambda: page.state.get("user_code") not in (None, first)
+                           and page.state["user_code"])
+        _approve(work, second)
+        page.wait("signed in", lambda: screen() == "success" and page.count("device", "event=api_ok"))
+
+        # A TLS impostor: the device refuses it (TLS screen), then goes on with the real server.
+        ok = page.count("device", "event=api_ok")
+        page.post("/api/fault", kind="impostor", seconds=25)
+        page.wait("the TLS screen", lambda: screen() == "tls")
+        page.wait("recovery", lambda: screen() == "success" and page.count("device", "event=api_ok") > ok)
+
+        # A revoked refresh token: signed out by the provider, and a new code on screen.
+        page.post("/api/fault", kind="revoke")
+        page.wait("invalid_grant", lambda: page.count("device", "reason=invalid_grant"))
+        page.wait("a third code", lambda: page.state.get("user_code") not in (None, first, second))
+        _approve(work, page.state["user_code"])
+        page.wait("signed in again", lambda: screen() == "success")
+
+        # Another display class: the firmware restarts on it, still signed in (tokens in flash).
+        page.post("/api/display", name="tft_135x240")
+        page.wait("a 135x240 frame", lambda: page.frame["w"] == 135 and page.frame["h"] == 240)
+        page.wait("signed in on it", lambda: screen() == "success")
+        assert len(base64.b64decode(page.frame["data"])) == 135 * 240 * 2
+
+        # Sign out: the refresh token is revoked at the server, the device says so.
+        page.post("/api/button", name="sign_out")
+        page.wait("signed out", lambda: screen() == "signed_out")
+        page.wait("the revocation", lambda: page.count("server", "POST /oauth/revoke -> 200"))
+    finally:
+        _stop(proc)
 
 
 # ---- in Chromium -------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ MP_PATH = "lib:firmware:boards:.frozen"
 DEFAULT_DISPLAY = "oled_128x64"
 LOG_KEEP = 2000          # lines kept for a page that connects late
 FRAME_MAGIC = b"DF"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # The stub's settings and the device's config in stub mode: Auth0's 5 s poll interval, short
 # token lifetimes and a 10 s API period, so a refresh and a fault's effect come within a minute.
 STUB_SETTINGS = {"interval": 5, "access_ttl": 180, "approve_after": None}
@@ -123,8 +124,9 @@ def parse_frames(buf):
     return out
 
 
-def describe_request(r):
-    """One line of the stub's request log (tools/stub/server.py: _dispatch), no secrets in it."""
+def describe_request(r, since_last_poll=None):
+    """One line of the stub's request log (tools/stub/server.py: _dispatch), no secrets in it.
+    A device-code poll says how long after the previous one it came (slow_down makes it wait)."""
     grant = (r.get("grant_type") or "").rsplit(":", 1)[-1]
     status = r.get("status")
     line = "%s %s%s -> %s" % (r.get("method"), r.get("path"), " grant=" + grant if grant else "",
@@ -133,6 +135,8 @@ def describe_request(r):
         line += " " + str(r["error"])
     if r.get("forced"):
         line += " (forced: %s)" % r.get("fault")
+    if since_last_poll is not None:
+        line += "  [%.1f s after the last poll]" % since_last_poll
     return line
 
 
@@ -344,7 +348,7 @@ class StubSide:
 
     def _poll_log(self):
         use_logs = None   # the tenant log when the stub has one, else its request log
-        shown = 0
+        shown, last_poll = 0, None
         while not self.stop_flag.wait(0.5):
             try:
                 if use_logs is None:
@@ -361,7 +365,15 @@ class StubSide:
             if len(entries) < shown:
                 shown = 0   # the stub was reset, or trimmed its log
             for e in entries[shown:]:
-                self.hub.log("server", describe_log_entry(e) if use_logs else describe_request(e))
+                if use_logs:
+                    self.hub.log("server", describe_log_entry(e))
+                    continue
+                gap = None
+                if isinstance(e, dict) and e.get("grant_type") == DEVICE_GRANT:
+                    if last_poll is not None and isinstance(e.get("time"), (int, float)):
+                        gap = e["time"] - last_poll
+                    last_poll = e.get("time")
+                self.hub.log("server", describe_request(e, gap))
             shown = len(entries)
 
     def inject(self, kind, seconds=10):
