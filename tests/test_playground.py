@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import warnings
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import playground  # noqa: E402
 
@@ -274,6 +276,44 @@ def test_every_fault_and_button_shows_on_the_device(tmp_path):
         page.wait("the revocation", lambda: page.count("server", "POST /oauth/revoke -> 200"))
     finally:
         _stop(proc)
+
+
+def test_tenant_mode_links_to_the_tenants_own_page_and_injects_nothing(tmp_path):
+    """CONFIG=my-tenant.json: the device talks to the configured server only (here a stub playing
+    the tenant, with its own CA), the user's side is that server's verification page itself, and
+    there are no faults to inject into someone's real tenant."""
+    from stubctl import start_stub
+
+    with start_stub(str(tmp_path / "tenant"), interval=1) as tenant:
+        cfg = {"issuer": tenant.issuer, "client_id": tenant.client_id, "provider": "auth0",
+               "audience": "https://api.example.com/", "api_url": tenant.url + "/api/hello",
+               "ca_file": tenant.ca_pem, "board": "lilygo_t_display", "api_spread_s": 0}
+        path = tmp_path / "my-tenant.json"
+        path.write_text(json.dumps(cfg))
+        proc = subprocess.Popen([PY, os.path.join(ROOT, "tools", "playground.py"), "--config", str(path),
+                                 "--no-browser", "--work-dir", str(tmp_path / "pg")], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            url = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline().decode()).group()
+            page = PageClient(url)
+            link = page.wait("the tenant's link", lambda: page.state.get("user_link"))
+            code = page.state["user_code"]
+            assert link == tenant.url + "/activate?user_code=" + code
+            with urllib.request.urlopen(url + "api/info", timeout=15) as r:
+                info = json.load(r)
+            assert info["tenant"] is True and info["faults"] == []
+            for path_ in ("api/fault", "activate"):   # nothing to inject, nothing proxied
+                req = urllib.request.Request(url + path_, b'{"kind": "outage"}',
+                                             {"Content-Type": "application/json"})
+                with pytest.raises(urllib.error.HTTPError) as e:
+                    urllib.request.urlopen(req, timeout=15)
+                assert e.value.code == 404
+            tenant.approve(code)
+            page.wait("signed in", lambda: page.state.get("screen") == "success"
+                      and page.count("device", "event=api_ok"))
+            assert page.frame["w"] == 128   # the Unix board, whatever board the file names
+        finally:
+            _stop(proc)
 
 
 # ---- in Chromium -------------------------------------------------------------------------------
