@@ -345,9 +345,11 @@ def _chromium():
 
 
 def _start_playground(work):
-    proc = subprocess.Popen([PY, os.path.join(ROOT, "tools", "playground.py"), "--no-browser",
-                             "--work-dir", work], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    os.makedirs(os.path.dirname(work), exist_ok=True)
+    with open(work + "-stderr.log", "wb") as err:
+        proc = subprocess.Popen([PY, os.path.join(ROOT, "tools", "playground.py"), "--no-browser",
+                                 "--work-dir", work], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=err, stdin=subprocess.DEVNULL)
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     line, deadline = b"", time.monotonic() + WAIT
@@ -363,7 +365,9 @@ def _start_playground(work):
     if not m:
         proc.kill()
         proc.wait(10)
-        raise AssertionError("playground did not print its URL: %r" % line)
+        with open(work + "-stderr.log", "rb") as f:
+            said = f.read()[-3000:].decode(errors="replace")
+        raise AssertionError("playground did not print its URL: %r; its stderr:\n%s" % (line, said))
     return proc, m.group().decode()
 
 

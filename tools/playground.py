@@ -356,9 +356,10 @@ class StubSide:
                     use_logs = status == 200 and isinstance(data, list)
                     self.hub.update(server_log="tenant log" if use_logs else "request log")
                 entries = self.stub._control("GET", "/_stub/logs" if use_logs else "/_stub/requests")[1]
-            except (OSError, RuntimeError):
+            except (OSError, RuntimeError):   # no tenant log (404), or the stub is busy
                 if use_logs is None:
                     use_logs = False
+                    self.hub.update(server_log="request log")
                 continue
             if not isinstance(entries, list):
                 continue
