@@ -234,7 +234,7 @@ class Firmware:
             proc = subprocess.Popen([MICROPYTHON, "firmware/main.py", "--config", self.config_path],
                                     cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE)
-            self.proc, self.stop_flag, self.fifo, self.fifo_fd = proc, stop, fifo, fd
+            self.proc, self.stop_flag, self.fifo = proc, stop, fifo
             threading.Thread(target=self._read_frames, args=(fd, stop), daemon=True).start()
             threading.Thread(target=self._read_log, args=(proc,), daemon=True).start()
             threading.Thread(target=self._read_stderr, args=(proc,), daemon=True).start()
