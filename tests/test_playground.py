@@ -469,7 +469,7 @@ def test_sign_in_and_an_outage_in_the_browser(tmp_path):
         api_ok = text("device-log").count("event=api_ok")
         seconds = driver.find_element(By.ID, "fault-seconds")
         seconds.clear()
-        seconds.send_keys("15")
+        seconds.send_keys("20")
         driver.find_element(By.ID, "fault-outage").click()
         wait.until(lambda d: text("fault-status").startswith("Outage"))
         wait.until(lambda d: text("device-status") == "network")

@@ -153,6 +153,9 @@ function setUp() {
                   "rel=\"noopener\">(waiting for the device's code)</a>";
     frame.replaceWith(p);
     $("user-hint").textContent = "Sign in with your tenant, in a new tab.";
+    $("server-log-kind").textContent = "your tenant";
+    $("server-log").textContent = "A real tenant: its own log is in its dashboard " +
+                                  "(Auth0: Monitoring > Logs).";
   }
 }
 
