@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import playground  # noqa: E402
+import pg_device  # noqa: E402  (tools/playground/pg_device.py: playground put it on the path)
 
 PY = os.path.join(ROOT, ".venv", "bin", "python")
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -84,18 +85,18 @@ def test_playground_with_a_bad_tenant_config_says_why_and_starts_nothing(tmp_pat
 def test_user_link_goes_to_this_page_with_the_stub_and_to_the_tenant_otherwise():
     ev = {"verification_uri": "https://localhost:4443/activate",
           "verification_uri_complete": "https://localhost:4443/activate?user_code=BCDF-GHJK"}
-    assert playground.user_link(ev, "https://localhost:4443") == "/activate?user_code=BCDF-GHJK"
-    assert playground.user_link({"verification_uri": ev["verification_uri"]},
+    assert pg_device.user_link(ev, "https://localhost:4443") == "/activate?user_code=BCDF-GHJK"
+    assert pg_device.user_link({"verification_uri": ev["verification_uri"]},
                                 "https://localhost:4443") == "/activate"
     # Another origin than the stub's is never proxied, whatever path it names.
-    assert playground.user_link(ev, "https://localhost:9999") is None
+    assert pg_device.user_link(ev, "https://localhost:9999") is None
     real = {"verification_uri": "https://t.eu.auth0.com/activate",
             "verification_uri_complete": "https://t.eu.auth0.com/activate?user_code=BCDF-GHJK"}
-    assert playground.user_link(real) == real["verification_uri_complete"]
-    assert playground.user_link({"verification_uri": "https://accounts.google.com/device"}) == \
+    assert pg_device.user_link(real) == real["verification_uri_complete"]
+    assert pg_device.user_link({"verification_uri": "https://accounts.google.com/device"}) == \
         "https://accounts.google.com/device"
-    assert playground.user_link({"verification_uri": "javascript:alert(1)"}) is None
-    assert playground.user_link({}) is None
+    assert pg_device.user_link({"verification_uri": "javascript:alert(1)"}) is None
+    assert pg_device.user_link({}) is None
 
 
 def test_display_menu_is_every_class_the_unix_board_knows():
@@ -133,8 +134,8 @@ def test_frames_are_the_framebuffer_the_firmware_shows(tmp_path):
     out = tmp_path / "frames.bin"
     subprocess.run([MICROPYTHON, str(script), str(out)], cwd=ROOT, check=True, timeout=60,
                    env=dict(os.environ, MICROPYPATH="lib"))
-    mono = playground.parse_frames(bytearray(out.read_bytes()))
-    colour = playground.parse_frames(bytearray((tmp_path / "frames.bin2").read_bytes()))
+    mono = pg_device.parse_frames(bytearray(out.read_bytes()))
+    colour = pg_device.parse_frames(bytearray((tmp_path / "frames.bin2").read_bytes()))
     assert [f[:3] for f in mono] == [(128, 64, 1)] * 2
     assert [f[:3] for f in colour] == [(135, 240, 16)] * 2
 
@@ -151,7 +152,7 @@ def test_frames_are_the_framebuffer_the_firmware_shows(tmp_path):
     assert rgb(colour[0][3], 4, 6) == 0 and rgb(colour[0][3], 0, 0) == 0xFFFF
     assert rgb(colour[1][3], 134, 239) == 0xF800
     with pytest.raises(ValueError):
-        playground.parse_frames(bytearray(b"XX" + bytes(20)))
+        pg_device.parse_frames(bytearray(b"XX" + bytes(20)))
 
 
 # ---- the page's own API, without a browser: every fault and the device's reaction ---------------
@@ -336,7 +337,12 @@ def _chromium():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1360,1000", "--hide-scrollbars", "--force-device-scale-factor=1"):
         opts.add_argument(arg)
-    return webdriver.Chrome(service=Service(driver), options=opts)
+    try:
+        return webdriver.Chrome(service=Service(driver), options=opts)
+    except Exception as e:   # a browser that did not come up on a loaded machine: once more
+        print("chromium did not start (%s); trying again" % type(e).__name__, file=sys.stderr)
+        time.sleep(5)
+        return webdriver.Chrome(service=Service(driver), options=opts)
 
 
 def _start_playground(work):
@@ -474,6 +480,13 @@ def test_sign_in_and_an_outage_in_the_browser(tmp_path):
                    and text("device-log").count("event=api_ok") > api_ok)
         wait.until(lambda d: _png(screen) == signed_in)   # the very pixels of the success screen
         assert "event=error" in text("device-log")
+    except Exception:   # what the page showed, for the failure report
+        for id_ in ("device-status", "user-code", "fault-status", "device-log", "server-log"):
+            try:
+                print("#%s:\n%s" % (id_, driver.find_element(By.ID, id_).text), file=sys.stderr)
+            except Exception as e:
+                print("#%s: %r" % (id_, e), file=sys.stderr)
+        raise
     finally:
         driver.quit()
         if proc is not None:
