@@ -410,6 +410,7 @@ def _save_picture(driver):
 
 def test_sign_in_and_an_outage_in_the_browser(tmp_path):
     zxingcpp = pytest.importorskip("zxingcpp")
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -420,7 +421,9 @@ def test_sign_in_and_an_outage_in_the_browser(tmp_path):
         assert urlsplit(url).hostname == "127.0.0.1"
         driver.set_page_load_timeout(WAIT)
         driver.get(url)
-        wait = WebDriverWait(driver, WAIT, poll_frequency=0.25)
+        # The user's frame navigates under our feet: an element of the page it left is stale.
+        wait = WebDriverWait(driver, WAIT, poll_frequency=0.25,
+                             ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
         text = lambda id_: driver.find_element(By.ID, id_).text.strip()  # noqa: E731
 
         # The device pane: the code the firmware shows, and its QR read off the drawn pixels.
