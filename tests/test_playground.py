@@ -209,11 +209,12 @@ class PageClient:
         return sum(text in line for line in self.lines(src))
 
 
-def _approve(work, code):
+def _approve(work, code, approve=True):
+    """The user's answer on the activation page (through the stub's control port)."""
     with open(os.path.join(work, "stub.json")) as f:
         control = json.load(f)["control"]
     req = urllib.request.Request(control + "/_stub/decide", json.dumps(
-        {"user_code": code, "approve": True}).encode(), {"Content-Type": "application/json"})
+        {"user_code": code, "approve": approve}).encode(), {"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=15) as r:
         assert json.load(r)["ok"]
 
@@ -270,6 +271,13 @@ def test_every_fault_and_button_shows_on_the_device(tmp_path):
         page.post("/api/button", name="sign_out")
         page.wait("signed out", lambda: screen() == "signed_out")
         page.wait("the revocation", lambda: page.count("server", "POST /oauth/revoke -> 200"))
+
+        # The user denies the next code: the device says so and stops polling.
+        page.post("/api/button", name="new_code")
+        fourth = page.wait("a code after signing out", lambda: page.state.get("user_code"))
+        _approve(work, fourth, approve=False)
+        page.wait("the denied screen", lambda: screen() == "denied")
+        assert page.count("device", "reason=access_denied")
     finally:
         _stop(proc)
 
