@@ -17,7 +17,7 @@ PORT32 := build/port32/micropython
 # The real micropython-lib modules a board gets with mip, on the tests' module path.
 MPYLIB  = $(shell $(PY) tools/build_port32.py --print-lib)
 
-.PHONY: setup test test-unit test-e2e run bench screens mpy deploy console fleet heap soak clean port32
+.PHONY: setup test test-unit test-e2e run playground bench screens mpy deploy console fleet heap soak clean port32
 
 setup: $(STAMP)
 
@@ -37,6 +37,17 @@ $(OIDC_STAMP): tools/oidc_provider/package-lock.json
 port32: setup
 	$(PY) tools/build_port32.py
 
+# Chromium and its WebDriver for the browser test (tests/test_playground.py): Debian's packages,
+# installed with apt-get as root. When that is not possible the test skips and says why.
+CHROMIUM_STAMP := $(VENV)/.chromium-installed
+$(CHROMIUM_STAMP):
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then touch $@; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and chromium-driver (apt-get) for the browser test"; \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver) \
+	    >/dev/null 2>&1 && touch $@ || echo "chromium: apt-get install failed; the browser test will be skipped"; \
+	else echo "chromium: not installed and apt-get needs root; the browser test will be skipped"; fi
+
 # One unit suite under three runtimes (MicroPython 64-bit, 32-bit, CPython), then the
 # integration and end-to-end tests.
 test: test-unit test-e2e
@@ -46,12 +57,17 @@ test-unit: setup port32
 	MICROPYPATH=$(MICROPYPATH):$(MPYLIB) $(PORT32) -X heapsize=4M tests/run_unit.py
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
-test-e2e: setup port32 $(OIDC_STAMP)
+test-e2e: setup port32 $(OIDC_STAMP) $(CHROMIUM_STAMP)
 	DEVICEFLOW_MPYLIB=$(MPYLIB) $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/unit
 
 # The firmware on the Unix port against the bundled stub server (or CONFIG=your-tenant.json).
 run: setup
 	$(PY) tools/run_demo.py $(if $(CONFIG),--config $(CONFIG)) $(if $(MANUAL),--manual) $(if $(ONCE),--once)
+
+# The device flow in a browser: the firmware's screen, its buttons, the user's side, the logs and
+# faults to inject, on http://127.0.0.1:PORT/ (or CONFIG=your-tenant.json).
+playground: setup
+	$(PY) tools/playground.py $(if $(CONFIG),--config $(CONFIG))
 
 bench: setup
 	$(PY) tools/bench.py

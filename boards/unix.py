@@ -1,6 +1,8 @@
 # The MicroPython Unix port as a board: the screen is drawn in the terminal (on
 # stderr, so stdout stays the log) and buttons are typed on stdin. Pick the
 # display class with DEVICEFLOW_DISPLAY (default oled_128x64, like a Heltec).
+# DEVICEFLOW_FRAMES=PATH also writes each shown frame's raw pixels there
+# (lib/deviceflow/term_display.py says how; tools/playground.py reads them).
 import os
 import sys
 
@@ -17,5 +19,6 @@ SIZES = {"oled_128x64": (128, 64, 1), "oled_128x32": (128, 32, 1), "tft_135x240"
 def build(machine=None):
     cls = os.getenv("DEVICEFLOW_DISPLAY") or "oled_128x64"
     w, h, depth = SIZES.get(cls, SIZES["oled_128x64"])
-    display = TerminalDisplay(w, h, stream=sys.stderr, depth=depth)
+    display = TerminalDisplay(w, h, stream=sys.stderr, depth=depth,
+                              frames=os.getenv("DEVICEFLOW_FRAMES") or None)
     return Board(name=NAME, display=display, buttons={}, led=None)

@@ -11,8 +11,9 @@ When ready it prints one line to stdout:
 The issuer is url + "/". A person activates a device at <url>/activate. Tests and demos script the
 user and inject faults at runtime: GET/POST /_stub/config, GET /_stub/requests, GET /_stub/stats,
 GET /_stub/logs (Auth0 tenant log events: fdeaz, fdeac, fdecc, fede, sede), POST /_stub/reset,
-POST /_stub/decide, on the main url or on the control url (plain HTTP, not
-counted in the stats, works whatever --leaf is served). Control url only: GET /_stub/secrets
+POST /_stub/decide, POST /_stub/expire_codes (every pending code expires now), on the main url or
+on the control url (plain HTTP, not counted in the stats, works whatever --leaf is served). Control
+url only: GET /_stub/secrets
 (every device code and token issued, for leak scans) and POST /_stub/listen {"up": false|true}
 (take the main port down: connections refused, open ones cut; then back on the same port, with
 "leaf": NAME to serve another certificate there, as an impostor would).

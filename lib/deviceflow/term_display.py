@@ -9,6 +9,11 @@
 #
 # Light pixels are the surface's `light` colour (1 on mono, white on RGB565),
 # exactly what deviceflow.screen paints the background and the QR quiet zone with.
+#
+# With `frames` (a path: a FIFO or a file) every shown frame's raw framebuffer also
+# goes there, after an 8-byte header b"DF" + width, height (16-bit little-endian),
+# depth (1: MONO_HLSB rows, light = 1; 16: RGB565, native byte order) + a zero byte.
+# tools/playground.py draws these pixels in a browser.
 import os
 import sys
 
@@ -42,7 +47,7 @@ def _is_tty(stream):
 class TerminalDisplay(framebuf.FrameBuffer):
     """Surface (width, height, fill_rect, text, depth, light, dark) shown in a terminal."""
 
-    def __init__(self, width, height, stream=None, depth=1, live=None):
+    def __init__(self, width, height, stream=None, depth=1, live=None, frames=None):
         self.width = width
         self.height = height
         self.depth = 16 if depth == 16 else 1
@@ -60,6 +65,8 @@ class TerminalDisplay(framebuf.FrameBuffer):
         self.stream = stream if stream is not None else sys.stdout
         self.live = _is_tty(self.stream) if live is None else live
         self.frames = 0
+        self.frames_path = frames
+        self._frames_out = None
         # one terminal line: at most 3 bytes per pixel column plus the colour codes
         self._line = bytearray(width * 3 + len(_FRAME_START) + len(_FRAME_END))
 
@@ -108,6 +115,24 @@ class TerminalDisplay(framebuf.FrameBuffer):
         flush = getattr(self.stream, "flush", None)
         if flush:
             flush()
+        if self.frames_path:
+            self._export()
+
+    def _export(self):
+        w, h = self.width, self.height
+        try:
+            if self._frames_out is None:
+                self._frames_out = open(self.frames_path, "wb")
+            out = self._frames_out
+            out.write(bytes((0x44, 0x46, w & 0xFF, w >> 8, h & 0xFF, h >> 8, self.depth, 0)))
+            out.write(self.buffer)
+        except OSError:
+            self.frames_path = None  # the reader went away: keep running without it
+            return
+        try:
+            out.flush()  # MicroPython writes at once; its flush (an fsync) fails on a FIFO
+        except OSError:
+            pass
 
     def _writer(self):
         buf = getattr(self.stream, "buffer", None)

@@ -411,6 +411,8 @@ class Handler(BaseHTTPRequestHandler):
             return json_reply(200, {"ok": True})
         if (method, path) == ("POST", "/_stub/revoke_grants"):
             return json_reply(200, {"revoked": a.revoke_all()})
+        if (method, path) == ("POST", "/_stub/expire_codes"):   # pending codes run out now
+            return json_reply(200, {"expired": a.expire_codes()})
         if (method, path) == ("POST", "/_stub/decide"):   # {"user_code": ..., "approve": bool}
             ok = a.decide(form.get("user_code", ""), bool(form.get("approve")))
             return json_reply(200 if ok else 404, {"ok": ok})

@@ -222,6 +222,15 @@ class Authority:
             self._decide(rec, approve)
             return True
 
+    def expire_codes(self):
+        """Every pending code runs out now, as if its expires_in had passed; returns how many."""
+        with self.lock:
+            now = time.monotonic()
+            live = [r for r in self.codes.values() if r["state"] == "pending" and now < r["expires_at"]]
+            for rec in live:
+                rec["expires_at"] = now
+            return len(live)
+
     def _decide(self, rec, approve):
         rec["state"] = "approved" if approve else "denied"
         rec["user"] = copy.deepcopy(self.settings["user"])
