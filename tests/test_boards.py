@@ -4,18 +4,24 @@
 # the QR in it must decode to verification_uri_complete, the whole panel must be
 # painted, buttons must read as pressed only while held.
 #
-# micropython-lib's ssd1306 is not on this machine: SSD1306 boards get
-# tests/unit/fake_ssd1306.py under the name `ssd1306`; the real driver is
-# exercised only on hardware.
+# SSD1306 boards draw through micropython-lib's own `ssd1306` (what `mip install ssd1306` puts
+# on a board), from the MicroPython source tree that make port32 uses (tools/build_port32.py).
+# Only the small-heap test keeps tests/unit/fake_ssd1306.py, a lean stand-in, so that it
+# measures what the board file and our own drivers keep.
 import functools
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MP = os.path.join(ROOT, ".venv", "bin", "micropython")
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import build_port32  # noqa: E402
+
+SSD1306_DIR = [d for d in build_port32.main_lib_folders() if d.endswith("ssd1306")][0]
 BOARDS = sorted(n[:-3] for n in os.listdir(os.path.join(ROOT, "boards"))
                 if n.endswith(".py") and n != "unix.py")
 SIZES = {"oled_128x64": (128, 64), "tft_135x240": (135, 240), "tft_320x240": (320, 240),
@@ -25,8 +31,6 @@ COMPLETE = URI + "?user_code=WDJB-MJHT"
 
 SCRIPT = r"""
 import sys, json
-import fake_ssd1306
-sys.modules["ssd1306"] = fake_ssd1306
 from recording_bus import RecordingMachine, dcs_transactions, i2c_oled_stream
 from deviceflow.codescreen import draw_code_screen
 
@@ -126,7 +130,7 @@ print(json.dumps(out))
 
 @functools.lru_cache(maxsize=None)
 def render(name):
-    env = dict(os.environ, MICROPYPATH="lib:firmware:boards:tests/unit")
+    env = dict(os.environ, MICROPYPATH="lib:firmware:boards:tests/unit:" + SSD1306_DIR)
     p = subprocess.run([MP, "-X", "heapsize=256M", "-c", SCRIPT, name], cwd=ROOT, env=env, capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
