@@ -57,11 +57,15 @@ class Display:
         if show:
             show()
 
-    def message(self, kind, detail=None):
+    def end_code(self):
+        """The code is no longer wanted on screen (approved, failed): its code can go."""
         self.code_shown = False
         if self._screen is not None:
             self._screen = None
             drop("deviceflow.codescreen")
+
+    def message(self, kind, detail=None):
+        self.end_code()
         if self.current == (kind, detail):
             return
         self.current = (kind, detail)

@@ -33,14 +33,13 @@ def foreign(record, bound):
 
 
 def make_record(tokens, now_wall, claims=None, previous=None, bound=None):
-    """The record written to flash for a TokensReady result; `bound` is binding(cfg)."""
+    """The record written to flash for a TokensReady result; `bound` is binding(cfg). The
+    id_token is not kept: it is checked once, and its claims (sub, name) are what stays."""
     rec = {"v": RECORD_VERSION, "bound": bound or (previous or {}).get("bound")}
-    for key in ("access_token", "token_type", "refresh_token", "id_token", "scope", "expires_in"):
+    for key in ("access_token", "token_type", "refresh_token", "scope", "expires_in"):
         rec[key] = tokens.get(key)
     if not rec["refresh_token"] and previous:
         rec["refresh_token"] = previous.get("refresh_token")
-    if not rec["id_token"] and previous:
-        rec["id_token"] = previous.get("id_token")
     exp_in = tokens.get("expires_in")
     rec["obtained_at"] = now_wall
     rec["expires_at"] = now_wall + exp_in if (now_wall is not None and exp_in) else None

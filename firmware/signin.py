@@ -49,12 +49,13 @@ def _carry_out(app, now, action):
                       verification_uri=action.verification_uri,
                       verification_uri_complete=action.verification_uri_complete,
                       expires_in=action.expires_in)
+        drop("deviceflow.replies", "deviceflow.form")  # until the next poll: room for the QR
         app.screen.code(action, now)
         _prefetch_jwks(app, now)
         _carry_out(app, now, app.flow.next_action(now))
     elif kind == "tokens":
         app.log.event("approved")
-        app.screen.code_shown = False
+        app.screen.end_code()
         app.pending = action.tokens
         app.jwks_refetched = False
         app.flow = None  # the device flow is over: its code can go before validation loads
@@ -86,7 +87,7 @@ def _flow_failed(app, action):
         app.busy_refusals += 1
         app.goto("device_start", delay)
         return
-    app.screen.code_shown = False
+    app.screen.end_code()
     app.log.error(action.reason, detail=action.description)
     app.screen.message(_SCREEN_FOR_REASON.get(action.reason, "provider"), action.description)
     if app.once:
@@ -126,6 +127,8 @@ def validate(app, now):
             app.goto("halted")
             return
         app.log.event("id_token_ok", sub=claims.get("sub"))
+    tokens.pop("id_token", None)  # checked; only its claims are kept (session.make_record)
+    app.pending = None
     del jwt, jwks
     app.endpoints.release_keys()
     drop("deviceflow.jwt", "deviceflow.rsa", "deviceflow.b64")

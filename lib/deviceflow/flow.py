@@ -10,10 +10,24 @@
 #   action = flow.next_action(now)                 # Wait, Send (a poll), Failed (expired)
 #   action = flow.on_response(now, ...)            # Wait (pending), TokensReady, Failed
 from deviceflow.errors import DeviceFlowError, ReplyError
-from deviceflow.form import urlencode
-from deviceflow.replies import as_int, oauth_error, parse_reply, retry_after_ms, short_text, token_set
 from deviceflow.actions import (FORM_HEADERS, MAX_WAIT_MS, TRANSIENT_ERRORS, Failed, Send, ShowCode, TokensReady,
                                 Wait, backoff_ms, terminal)
+
+
+def _replies():
+    # Looked up at each use, never bound here, so that the app can drop the reply parser and
+    # the form encoder while the code screen encodes its QR (deviceflow/phase.py); the next
+    # poll loads them again.
+    from deviceflow import replies
+
+    return replies
+
+
+def _urlencode(pairs):
+    from deviceflow.form import urlencode
+
+    return urlencode(pairs)
+
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL_MS = 5000  # RFC 8628 §3.2: 5 s when the server sends no interval
@@ -55,14 +69,14 @@ class DeviceFlow:
         if self.extra_params:
             pairs.extend(self.extra_params.items())
         self.state = "requesting_code"
-        return Send("POST", self.device_authorization_endpoint, dict(FORM_HEADERS), urlencode(pairs))
+        return Send("POST", self.device_authorization_endpoint, dict(FORM_HEADERS), _urlencode(pairs))
 
     def _poll_request(self):
         pairs = [("grant_type", DEVICE_GRANT), ("device_code", self._device_code), ("client_id", self.client_id)]
         if self.poll_params:
             pairs.extend(self.poll_params.items())
         self.state = "polling"
-        return Send("POST", self.token_endpoint, dict(FORM_HEADERS), urlencode(pairs))
+        return Send("POST", self.token_endpoint, dict(FORM_HEADERS), _urlencode(pairs))
 
     def start(self, now):
         """Begin (or begin again, after a failure) with the device authorization request."""
@@ -114,54 +128,54 @@ class DeviceFlow:
 
     def _on_device_response(self, now, status, headers, body):
         try:
-            reply = parse_reply(headers, body)
+            reply = _replies().parse_reply(headers, body)
         except ReplyError as e:
             if status == 200:
                 return self._fail(Failed("bad_reply", e.detail))
-            return self._transient(now, retry_after_ms(headers))  # an error page: retry later
-        code, desc = oauth_error(reply)
+            return self._transient(now, _replies().retry_after_ms(headers))  # an error page: retry later
+        code, desc = _replies().oauth_error(reply)
         if code in TRANSIENT_ERRORS or code == "slow_down":
-            return self._transient(now, retry_after_ms(headers))
+            return self._transient(now, _replies().retry_after_ms(headers))
         if code:
             return self._fail(terminal(code, desc))
         if status != 200:
-            return self._transient(now, retry_after_ms(headers))
+            return self._transient(now, _replies().retry_after_ms(headers))
         return self._accept_code(now, reply)
 
     def _accept_code(self, now, reply):
         device_code = reply.get("device_code")
         user_code = reply.get("user_code")
         uri = reply.get("verification_uri") or reply.get("verification_url")  # Google: _url
-        expires_in = as_int(reply.get("expires_in"))
+        expires_in = _replies().as_int(reply.get("expires_in"))
         for name, value in (("device_code", device_code), ("user_code", user_code), ("verification_uri", uri)):
             if not isinstance(value, str) or not value:
                 return self._fail(Failed("bad_reply", "the device code reply has no " + name))
         if not expires_in:
             return self._fail(Failed("bad_reply", "the device code reply has no expires_in"))
-        interval = as_int(reply.get("interval"))
+        interval = _replies().as_int(reply.get("interval"))
         self.interval_ms = min(interval * 1000, MAX_WAIT_MS) if interval else DEFAULT_INTERVAL_MS
         self._device_code = device_code
         self.user_code = user_code
         self.verification_uri = uri
         complete = reply.get("verification_uri_complete")
         self.verification_uri_complete = complete if isinstance(complete, str) and complete else None
-        self.message = short_text(reply.get("message"), 400)
+        self.message = _replies().short_text(reply.get("message"), 400)
         self.expires_at = self.ticks.ticks_add(now, min(expires_in * 1000, MAX_WAIT_MS))
         self.failures = 0
         self._wait(now, self.interval_ms, "poll")  # the first poll also waits one interval
         return ShowCode(user_code, uri, self.verification_uri_complete, self.message, self.expires_at, expires_in)
 
     def _on_poll_response(self, now, status, headers, body):
-        retry_after = retry_after_ms(headers)
+        retry_after = _replies().retry_after_ms(headers)
         try:
-            reply = parse_reply(headers, body)
+            reply = _replies().parse_reply(headers, body)
         except ReplyError:
             return self._transient(now, retry_after)  # error page, captive portal, cut-off reply
-        code, desc = oauth_error(reply)
+        code, desc = _replies().oauth_error(reply)
         if code == "authorization_pending" or code == "slow_down":
             if code == "slow_down":
                 self.interval_ms = min(self.interval_ms + SLOW_DOWN_MS, MAX_WAIT_MS)
-                server = as_int(reply.get("interval"))
+                server = _replies().as_int(reply.get("interval"))
                 if server and server * 1000 > self.interval_ms:
                     self.interval_ms = min(server * 1000, MAX_WAIT_MS)  # GitHub sends the new one
             self.failures = 0
@@ -177,7 +191,7 @@ class DeviceFlow:
         if status != 200:
             return self._transient(now, retry_after)
         try:
-            tokens = token_set(reply)
+            tokens = _replies().token_set(reply)
         except ReplyError as e:
             return self._fail(Failed("bad_reply", e.detail))
         self.state = "done"

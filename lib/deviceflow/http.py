@@ -74,7 +74,7 @@ class Response:
     def __init__(self, status, headers, body):
         self.status = status
         self.headers = headers  # lowercase names; repeated headers joined with ", "
-        self.body = body  # bytes
+        self.body = body  # bytes, or a bytearray (a Content-Length body: read in place, not copied)
 
     def __repr__(self):  # never shows the body: it may hold tokens
         return "<Response %d, %d bytes>" % (self.status, len(self.body))
@@ -442,7 +442,7 @@ class Transport:
             if not k:
                 raise TransportError("bad_response", "the connection closed inside the body")
             pos += k
-        return bytes(out)
+        return out  # the bytearray itself: a copy would need a second block as large
 
     def _read_chunked(self):
         out = _Body() if self._sink is None else _Sink(self._sink)

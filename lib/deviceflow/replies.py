@@ -20,8 +20,8 @@ def _body_bytes(body):
         return b""
     if isinstance(body, str):
         return body.encode("utf-8")
-    if isinstance(body, bytes):
-        return body
+    if isinstance(body, (bytes, bytearray)):
+        return body  # not copied: a board's heap may hold one such block, not two
     try:
         return bytes(body)
     except (TypeError, ValueError):
@@ -169,14 +169,17 @@ def parse_reply(headers, body):
     or an application/json content type; form-encoded by content type, or by a
     text/plain or missing one when the body is a bare name=value&... string.
     """
-    data = _body_bytes(body).strip()
-    if not data:
+    data = _body_bytes(body)
+    i = 0
+    while i < len(data) and data[i] in b" \t\r\n":
+        i += 1
+    if i == len(data):
         raise _bad("the server sent an empty reply")
     ctype = headers.get("content-type", "") if headers else ""
     if isinstance(ctype, bytes):
         ctype = ctype.decode("utf-8", "ignore")
     ctype = ctype.lower()
-    first = data[0]
+    first = data[i]
     if first == 60 or ("html" in ctype and first not in (123, 91)):  # '<'
         raise _bad("the server sent an HTML page, not an OAuth reply")
     if first in (123, 91) or "json" in ctype:  # '{' '['
@@ -189,8 +192,8 @@ def parse_reply(headers, body):
         if not isinstance(reply, dict):
             raise _bad("the server sent JSON that is not an object")
         return reply
-    if "x-www-form-urlencoded" in ctype or (("text/plain" in ctype or not ctype) and _looks_like_form(data)):
-        reply = urldecode(data)
+    if "x-www-form-urlencoded" in ctype or (("text/plain" in ctype or not ctype) and _looks_like_form(data.strip())):
+        reply = urldecode(data.strip())
         if not reply:
             raise _bad("the server sent an empty form reply")
         return reply
