@@ -34,6 +34,10 @@ class Endpoints:
         self._bound = {"issuer": cfg["issuer"], "client_id": cfg["client_id"]}
         state = cfg["state_dir"]
         self.discovery_path = state + "/discovery.json"
+        # What resolve() worked out, for this exact config: a wake needs neither the profiles'
+        # nor discovery's code (tagged like the other caches; any config change ignores it).
+        self.resolved_path = state + "/endpoints.json"
+        self._resolved = None  # the record read from it, once
         self.jwks_path = state + "/jwks.json"
         # The JWKS as fetched while the code is shown: untagged, so trusted in this run only.
         self._fetched_path = self.jwks_path + ".new"
@@ -57,10 +61,40 @@ class Endpoints:
 
         return dict((k, self.cfg[k]) for k in ENDPOINT_KEYS if self.cfg.get(k))
 
+    def _config_digest(self):
+        import hashlib
+        import json
+        from binascii import hexlify
+
+        items = [[k, self.cfg[k]] for k in sorted(self.cfg)]
+        return hexlify(hashlib.sha256(json.dumps(items).encode()).digest()[:16]).decode()
+
+    def _resolved_record(self):
+        """What an earlier boot resolved for this same config, or None (read once)."""
+        if self._resolved is None:
+            self._resolved = False
+            if self._sibling is not None:
+                rec = self._sibling(self.resolved_path).load()
+                if isinstance(rec, dict) and rec.get("key") == self._config_digest():
+                    self._resolved = rec
+        return self._resolved or None
+
     def resolve(self, now):
         """Fill self.urls; at most two network exchanges (the OpenID document, then RFC 8414's),
         none when the cache or the config gives what is needed."""
         if self.urls is not None:
+            return
+        rec = self._resolved_record()
+        if rec is not None:
+            self._resolved = None
+            self.urls = rec["urls"]
+            self.profile_name, self.scope = rec["profile"], rec["scope"]
+            self._device_params, self._poll_params = rec["device_params"], rec["poll_params"]
+            self._binding = rec["binding"]
+            if rec["discovered"]:
+                self.source = "cache"
+                self.log.event("discovery", source="cache")
+            self.log.event("profile", name=self.profile_name)
             return
         from deviceflow import discovery, providers
 
@@ -87,8 +121,15 @@ class Endpoints:
         self._device_params = profile.device_params(self.cfg)
         self._poll_params = profile.poll_params(self.cfg)
         self.log.event("profile", name=profile.name)
+        bound = self.binding()  # while the profiles' code is still loaded
+        discovered = cache is not None
         del discovery, providers, profile, cache
         drop("deviceflow.providers", "deviceflow.discovery")
+        if self._sibling is not None:
+            self._keep(self._sibling(self.resolved_path), {
+                "key": self._config_digest(), "urls": self.urls, "profile": self.profile_name,
+                "scope": self.scope, "device_params": self._device_params, "poll_params": self._poll_params,
+                "binding": bound, "discovered": discovered})
 
     def _cached(self, cache, what):
         """The cache's content, or None; a cache that cannot be used is discarded and logged."""
@@ -128,11 +169,17 @@ class Endpoints:
             self._forgotten = True
             self._cache("discovery").invalidate()
             drop("deviceflow.discovery")
+            try:
+                self._sibling(self.resolved_path).clear()
+            except StoreError:
+                pass
             self.log.event("discovery_forgotten")
 
     def binding(self):
         """Whose tokens these are (session.binding), worked out once: it needs the provider
         profile's code, which resolve() drops."""
+        if self._binding is None and self._resolved_record() is not None:
+            self._binding = self._resolved_record()["binding"]
         if self._binding is None:
             from session import binding
 

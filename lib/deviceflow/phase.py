@@ -2,14 +2,19 @@
 # sits in the GC heap (about 100 KiB for the whole firmware on a 32-bit port), so what one
 # phase alone needs (boot: config and discovery; sign-in: the QR encoder; validation: JWT and
 # RSA) is imported when the phase starts and dropped when it ends: the heap then holds the
-# peak of the phases, not their sum.
+# peak of the phases, not their sum. On CPython (the fleet simulator, host tools) memory is no
+# constraint and dropping would only cost re-imports and full collections, so drop does nothing.
 import gc
 import sys
+
+DROPS = sys.implementation.name == "micropython"
 
 
 def drop(*names):
     """Forget the named modules so their code is collected once nothing else refers to it:
     remove them from sys.modules and from their package's attributes."""
+    if not DROPS:
+        return
     for name in names:
         mod = sys.modules.pop(name, None)
         if mod is None:
