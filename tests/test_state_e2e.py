@@ -258,6 +258,9 @@ def test_a_cached_endpoint_that_fails_is_forgotten_and_discovered_again(stub, tm
                            {"issuer": stub.issuer, "client_id": dev.config["client_id"]})
     doc = cache.load(stub.issuer)
     cache.save(dict(doc, token_endpoint="https://localhost:%d/oauth/token" % dead))
+    # ... and the endpoints worked out from it are those of the stale document (firmware keeps
+    # them in endpoints.json; with it gone, the next boot works them out from discovery.json)
+    os.remove(os.path.join(dev.state, "endpoints.json"))
     store = TokenStore(os.path.join(dev.state, "tokens.json"), key)
     rec = store.load()
     rec["expires_at"] = rec["obtained_at"]  # expired: the boot refreshes at the cached endpoint
@@ -268,5 +271,6 @@ def test_a_cached_endpoint_that_fails_is_forgotten_and_discovered_again(stub, tm
     finally:
         dev.press("quit")
         dev.wait(20)
+    assert not os.path.exists(os.path.join(dev.state, "endpoints.json"))  # forgotten with the document
     assert dev.run("--once") == 0, dev.log_text()
     assert dev.wait_for("discovery", source="network") and dev.events("refreshed")

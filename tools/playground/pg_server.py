@@ -50,35 +50,40 @@ class StubSide:
         threading.Thread(target=self._poll_log, daemon=True).start()
 
     def _poll_log(self):
-        use_logs = None   # the tenant log when the stub has one, else its request log
-        shown, last_poll = 0, None
+        """Stream the stub's request log (every request, polls with their spacing) and, where the
+        stub keeps one, its Auth0-style tenant log (fdeaz, fdeac, fdecc, fede, sede) beside it."""
+        tenant = None   # whether the stub has a tenant log (asked once)
+        shown = {"requests": 0, "logs": 0}
+        last_poll = None
         while not self.stop_flag.wait(0.5):
             try:
-                if use_logs is None:
+                if tenant is None:
                     status, data = self.stub._control("GET", "/_stub/logs")
-                    use_logs = status == 200 and isinstance(data, list)
-                    self.hub.update(server_log="tenant log" if use_logs else "request log")
-                entries = self.stub._control("GET", "/_stub/logs" if use_logs else "/_stub/requests")[1]
+                    tenant = status == 200 and isinstance(data, list)
+                    self.hub.update(server_log="request log + tenant log" if tenant else "request log")
+                requests = self.stub._control("GET", "/_stub/requests")[1]
+                logs = self.stub._control("GET", "/_stub/logs")[1] if tenant else []
             except (OSError, RuntimeError):   # no tenant log (404), or the stub is busy
-                if use_logs is None:
-                    use_logs = False
+                if tenant is None:
+                    tenant = False
                     self.hub.update(server_log="request log")
                 continue
-            if not isinstance(entries, list):
-                continue
-            if len(entries) < shown:
-                shown = 0   # the stub was reset, or trimmed its log
-            for e in entries[shown:]:
-                if use_logs:
-                    self.hub.log("server", describe_log_entry(e))
+            for kind, entries in (("requests", requests), ("logs", logs)):
+                if not isinstance(entries, list):
                     continue
-                gap = None
-                if isinstance(e, dict) and e.get("grant_type") == DEVICE_GRANT:
-                    if last_poll is not None and isinstance(e.get("time"), (int, float)):
-                        gap = e["time"] - last_poll
-                    last_poll = e.get("time")
-                self.hub.log("server", describe_request(e, gap))
-            shown = len(entries)
+                if len(entries) < shown[kind]:
+                    shown[kind] = 0   # the stub was reset, or trimmed its log
+                for e in entries[shown[kind]:]:
+                    if kind == "logs":
+                        self.hub.log("server", "tenant log: " + describe_log_entry(e))
+                        continue
+                    gap = None
+                    if isinstance(e, dict) and e.get("grant_type") == DEVICE_GRANT:
+                        if last_poll is not None and isinstance(e.get("time"), (int, float)):
+                            gap = e["time"] - last_poll
+                        last_poll = e.get("time")
+                    self.hub.log("server", describe_request(e, gap))
+                shown[kind] = len(entries)
 
     def inject(self, kind, seconds=10):
         """One fault; returns a sentence for the log. Network faults end by themselves."""
