@@ -11,12 +11,13 @@ _JWK_KEEP = ("kty", "kid", "use", "alg", "n", "e")  # what the check needs; x5c 
 
 
 class SigningKeys:
-    def __init__(self, endpoints):
+    def __init__(self, endpoints, fetched=False):
+        """fetched: prefetch() put the JWKS in its file earlier in this run."""
         self.ep = endpoints
         self._jwks = None
         # The JWKS as fetched while the code is shown: untagged, so trusted in this run only.
         self._fetched_path = endpoints.jwks_path + ".new"
-        self._fetched = False
+        self.fetched = fetched
 
     def get(self, now, refetch=False):
         if self._jwks is not None and not refetch:
@@ -72,9 +73,9 @@ class SigningKeys:
     def _take_fetched(self):
         """The JWKS prefetch() put in a file in this run, parsed from the stream (no
         block as large as the file), or None; the file is removed either way."""
-        if not self._fetched:
+        if not self.fetched:
             return None
-        self._fetched = False
+        self.fetched = False
         import json
 
         try:
@@ -89,7 +90,7 @@ class SigningKeys:
         """While the user is on the way: fetch the signing keys unless the cache has them,
         straight into a file and without parsing them, so the JWT code and the parsed keys
         are in the heap only once the tokens arrive (and the device flow's code is gone)."""
-        if self._fetched or (self.ep._sibling is not None and _exists(self.ep.jwks_path)):
+        if self.fetched or (self.ep._sibling is not None and _exists(self.ep.jwks_path)):
             return
         url = self.ep.get("jwks_uri")
         if not url:
@@ -112,7 +113,7 @@ class SigningKeys:
         if count is None:
             _remove(path)
             raise ReplyError("bad_jwks", "the JWKS has no keys")
-        self._fetched = True
+        self.fetched = True
         self.ep.log.event("jwks_fetched", keys=count)
 
 

@@ -70,7 +70,7 @@ def _keys(app):
     if app.keys is None:
         from keys import SigningKeys
 
-        app.keys = SigningKeys(app.endpoints)
+        app.keys = SigningKeys(app.endpoints, app.jwks_fetched)
     return app.keys
 
 
@@ -79,10 +79,15 @@ def _prefetch_jwks(app, now):
     interval anyway), so approval -> tokens stored costs one round trip, not two."""
     if "openid" not in (app.endpoints.scope or "").split() or not app.endpoints.get("jwks_uri"):
         return
+    keys = _keys(app)
     try:
-        _keys(app).prefetch()
+        keys.prefetch()
     except (TransportError, DeviceFlowError) as e:
         app.log.error(e.reason, detail=e.detail, state="jwks_prefetch")  # validate retries
+    app.jwks_fetched = keys.fetched
+    del keys
+    app.keys = None  # not needed again until the tokens arrive: room for polling
+    drop("keys")
 
 
 def _flow_failed(app, action):
