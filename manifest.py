@@ -18,8 +18,9 @@ require("ssd1306")
 package("deviceflow", base_path="lib")
 
 # The app (firmware/); main.py stays on the filesystem, boot runs it.
-for name in ("app", "booting", "buttons", "config", "display", "endpoints", "flashstore", "log",
-             "platform_esp32", "rng", "safeboot", "session", "signedin", "signin", "start"):
+for name in ("app", "booting", "buttons", "config", "display", "endpoints", "flashstore", "keys",
+             "log", "platform_esp32", "resolver", "rng", "safeboot", "session", "signedin", "signin", "start",
+             "startup"):
     module(name + ".py", base_path="firmware")
 
 # Board files: the app imports the one named by config.json's "board".

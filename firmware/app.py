@@ -55,6 +55,8 @@ class App:
         self.grant = None  # the RefreshGrant under way; None: the refresh state starts one
         self.pending = None  # TokensReady awaiting validation
         self.jwks_refetched = False
+        self.keys = None  # the provider's signing keys while a sign-in needs them (signin._keys)
+        self.jwks_fetched = False  # the JWKS is in its file, fetched in this run (keys.py)
         self.api_retry_after_refresh = False
         self.api_at = None
         self.failures = 0  # consecutive failed exchanges outside the engines

@@ -3,6 +3,7 @@
 # endpoints (profile, config and discovery), which decides: the API, a refresh, or a sign-in.
 # Each function is one state: `state(app, now)`.
 from deviceflow.actions import backoff_ms
+from deviceflow.phase import drop
 
 
 def start(app, now):
@@ -61,7 +62,11 @@ def load(app, now):
 
 
 def endpoints(app, now):
-    app.endpoints.resolve(now)  # one exchange at most (discovery), cached in flash
+    from resolver import resolve
+
+    resolve(app.endpoints, now)  # two exchanges at most (discovery), cached in flash
+    del resolve
+    drop("resolver")  # the endpoints are known: the rest of the run needs none of its code
     _decide(app, now)
 
 

@@ -6,14 +6,11 @@
 # fetched for: a cache from another tenant or client is discarded and fetched
 # again (`event=state_discarded`). On an unknown `kid` the app asks for one re-fetch.
 #
-# Import by phase (deviceflow/phase.py): the profile and discovery code is needed only until
-# the endpoints are known, so resolve() keeps what the rest of the run needs as plain data and
-# drops both modules; the caches are opened when used. While the code is on screen the JWKS is
-# fetched straight into a file (prefetch_jwks), and parsed and cached when the tokens arrive.
+# Import by phase (deviceflow/phase.py): working the endpoints out (firmware/resolver.py, with
+# the profile and discovery code) happens at boot only; this keeps the result as plain data.
+# The caches are opened when used. The signing keys are firmware/keys.py's.
 from deviceflow.errors import ReplyError, StoreError, TransportError
 from deviceflow.phase import drop
-
-_JWK_KEEP = ("kty", "kid", "use", "alg", "n", "e")  # what the check needs; x5c and the rest dropped
 
 
 class Endpoints:
@@ -34,15 +31,12 @@ class Endpoints:
         self._bound = {"issuer": cfg["issuer"], "client_id": cfg["client_id"]}
         state = cfg["state_dir"]
         self.discovery_path = state + "/discovery.json"
-        # What resolve() worked out, for this exact config: a wake needs neither the profiles'
-        # nor discovery's code (tagged like the other caches; any config change ignores it).
+        # What resolver.resolve() worked out, for this exact config: a wake needs neither the
+        # profiles' nor discovery's code (tagged like the other caches; any config change ignores it).
         self.resolved_path = state + "/endpoints.json"
         self._resolved = None  # the record read from it, once
         self.jwks_path = state + "/jwks.json"
-        # The JWKS as fetched while the code is shown: untagged, so trusted in this run only.
-        self._fetched_path = self.jwks_path + ".new"
-        self._fetched = False
-        _remove(self._fetched_path)
+        _remove(self.jwks_path + ".new")  # a JWKS fetched by an earlier run is never trusted (keys.py)
         self._device_params = self._poll_params = None
         self._binding = None
 
@@ -55,81 +49,6 @@ class Endpoints:
         if kind == "discovery":
             return discovery.DiscoveryCache(self._sibling(self.discovery_path), self._bound)
         return discovery.BoundCache(self._sibling(self.jwks_path), self._bound)
-
-    def overrides(self):
-        from deviceflow.discovery import ENDPOINT_KEYS
-
-        return dict((k, self.cfg[k]) for k in ENDPOINT_KEYS if self.cfg.get(k))
-
-    def _config_digest(self):
-        import hashlib
-        import json
-        from binascii import hexlify
-
-        items = [[k, self.cfg[k]] for k in sorted(self.cfg)]
-        return hexlify(hashlib.sha256(json.dumps(items).encode()).digest()[:16]).decode()
-
-    def _resolved_record(self):
-        """What an earlier boot resolved for this same config, or None (read once)."""
-        if self._resolved is None:
-            self._resolved = False
-            if self._sibling is not None:
-                rec = self._sibling(self.resolved_path).load()
-                if isinstance(rec, dict) and rec.get("key") == self._config_digest():
-                    self._resolved = rec
-        return self._resolved or None
-
-    def resolve(self, now):
-        """Fill self.urls; at most two network exchanges (the OpenID document, then RFC 8414's),
-        none when the cache or the config gives what is needed."""
-        if self.urls is not None:
-            return
-        rec = self._resolved_record()
-        if rec is not None:
-            self._resolved = None
-            self.urls = rec["urls"]
-            self.profile_name, self.scope = rec["profile"], rec["scope"]
-            self._device_params, self._poll_params = rec["device_params"], rec["poll_params"]
-            self._binding = rec["binding"]
-            if rec["discovered"]:
-                self.source = "cache"
-                self.log.event("discovery", source="cache")
-            self.log.event("profile", name=self.profile_name)
-            return
-        from deviceflow import discovery, providers
-
-        profile = providers.profile_for(self.cfg["provider"], self.cfg["issuer"])
-        fixed = profile.endpoints(self.issuer)
-        base = dict(fixed)
-        base.update(self.overrides())
-        cache = None
-        if discovery.needs_discovery(profile, base, profile.scope(self.cfg)):
-            cache = self._cache("discovery")
-            doc = self._cached(cache, "discovery")
-            self.source = "cache"
-            if doc is None:
-                doc = self._fetch_discovery(discovery, cache)
-                self.source = "network"
-            base = discovery.merge_endpoints(doc, base)
-            self.log.event("discovery", source=self.source)
-        for key in ("device_authorization_endpoint", "token_endpoint"):
-            if not base.get(key):
-                raise ReplyError("bad_discovery", "no %s: set it in the config" % key)
-        self.urls = base
-        self.profile_name = profile.name
-        self.scope = profile.scope(self.cfg)
-        self._device_params = profile.device_params(self.cfg)
-        self._poll_params = profile.poll_params(self.cfg)
-        self.log.event("profile", name=profile.name)
-        bound = self.binding()  # while the profiles' code is still loaded
-        discovered = cache is not None
-        del discovery, providers, profile, cache
-        drop("deviceflow.providers", "deviceflow.discovery")
-        if self._sibling is not None:
-            self._keep(self._sibling(self.resolved_path), {
-                "key": self._config_digest(), "urls": self.urls, "profile": self.profile_name,
-                "scope": self.scope, "device_params": self._device_params, "poll_params": self._poll_params,
-                "binding": bound, "discovered": discovered})
 
     def _cached(self, cache, what):
         """The cache's content, or None; a cache that cannot be used is discarded and logged."""
@@ -149,19 +68,6 @@ class Endpoints:
         except StoreError as e:
             self.log.error("cache_write", detail=e.detail)  # works on; fetched again next boot
 
-    def _fetch_discovery(self, discovery, cache):
-        statuses = []
-        for url in discovery.metadata_urls(self.issuer):
-            resp = self.http.request("GET", url, {"Accept": "application/json"})
-            if resp.status == 200:
-                doc = discovery.parse_discovery(resp.body, self.issuer)
-                self._keep(cache, doc)
-                return doc
-            statuses.append("%d" % resp.status)
-            if resp.status >= 500 or resp.status == 429:
-                break  # the server is in trouble, not missing a document: retried later
-        raise TransportError("discovery_status", "discovery answered HTTP " + "/".join(statuses))
-
     def forget_discovery(self):
         """An endpoint from the cached document failed: drop the cache (once), so the next boot
         fetches the document again instead of trusting a stale one forever."""
@@ -176,15 +82,11 @@ class Endpoints:
             self.log.event("discovery_forgotten")
 
     def binding(self):
-        """Whose tokens these are (session.binding), worked out once: it needs the provider
-        profile's code, which resolve() drops."""
-        if self._binding is None and self._resolved_record() is not None:
-            self._binding = self._resolved_record()["binding"]
+        """Whose tokens these are (session.binding), worked out once (firmware/resolver.py)."""
         if self._binding is None:
-            from session import binding
+            from resolver import binding
 
-            self._binding = binding(self.cfg)
-            drop("deviceflow.providers")
+            self._binding = binding(self)
         return self._binding
 
     def get(self, key):
@@ -195,107 +97,6 @@ class Endpoints:
 
     def poll_params(self):
         return self._poll_params
-
-    def release_keys(self):
-        """Drop the parsed keys (they hold the JWT module's code); jwks() reads them back."""
-        self._jwks = None
-
-    def jwks(self, now, refetch=False):
-        if self._jwks is not None and not refetch:
-            return self._jwks
-        from deviceflow.jwt import JWKS
-
-        cache = self._cache("jwks")
-        try:
-            if not refetch:
-                doc = self._take_fetched()
-                if doc is not None:
-                    return self._adopt(JWKS, cache, doc)
-                data = self._cached(cache, "jwks")
-                if data is not None:
-                    try:
-                        self._jwks = JWKS.parse(data)
-                        return self._jwks
-                    except ReplyError:
-                        self.log.event("state_discarded", what="jwks", reason="corrupt")
-            doc = self._get_jwks()
-            self._adopt(JWKS, cache, doc)
-            self.log.event("jwks_fetched", keys=len(self._jwks.kids))
-            return self._jwks
-        finally:
-            del cache
-            drop("deviceflow.discovery")  # the caches' code: only while keys are read or kept
-
-    def _adopt(self, parser, cache, doc):
-        """Parse a JWKS document, and keep what the check needs in the tagged cache."""
-        self._jwks = parser.parse(doc)
-        keep = [dict((k, jwk[k]) for k in _JWK_KEEP if k in jwk) for jwk in doc["keys"]
-                if isinstance(jwk, dict) and jwk.get("kty") == "RSA"]
-        doc = None
-        self._keep(cache, {"keys": keep})
-        return self._jwks
-
-    def _get_jwks(self):
-        url = self.get("jwks_uri")
-        if not url:
-            raise ReplyError("no_jwks_uri", "the provider publishes no jwks_uri; set it in the config")
-        resp = self.http.request("GET", url, {"Accept": "application/json"})
-        if resp.status != 200:
-            raise TransportError("jwks_status", "JWKS answered HTTP %d" % resp.status)
-        import json
-
-        try:
-            return json.loads(resp.body)
-        except MemoryError:
-            raise
-        except Exception:
-            raise ReplyError("bad_reply", "JWKS is not JSON")
-
-    def _take_fetched(self):
-        """The JWKS prefetch_jwks() put in a file in this run, parsed from the stream (no
-        block as large as the file), or None; the file is removed either way."""
-        if not self._fetched:
-            return None
-        self._fetched = False
-        import json
-
-        try:
-            with open(self._fetched_path) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
-        finally:
-            _remove(self._fetched_path)
-
-    def prefetch_jwks(self):
-        """While the user is on the way: fetch the signing keys unless the cache has them,
-        straight into a file and without parsing them, so the JWT code and the parsed keys
-        are in the heap only once the tokens arrive (and the device flow's code is gone)."""
-        if self._fetched or (self._sibling is not None and _exists(self.jwks_path)):
-            return
-        url = self.get("jwks_uri")
-        if not url:
-            raise ReplyError("no_jwks_uri", "the provider publishes no jwks_uri; set it in the config")
-        path = self._fetched_path
-        try:
-            with open(path, "wb") as f:
-                resp = self.http.request("GET", url, {"Accept": "application/json"}, sink=f)
-        except OSError as e:  # flash full: the keys are fetched into RAM when the tokens arrive
-            _remove(path)
-            self.log.error("cache_write", detail=str(e))
-            return
-        except BaseException:
-            _remove(path)
-            raise
-        count = _count_keys(path) if resp.status == 200 else None
-        if resp.status != 200:
-            _remove(path)
-            raise TransportError("jwks_status", "JWKS answered HTTP %d" % resp.status)
-        if count is None:
-            _remove(path)
-            raise ReplyError("bad_jwks", "the JWKS has no keys")
-        self._fetched = True
-        self.log.event("jwks_fetched", keys=count)
 
 
 def _exists(path):
@@ -315,27 +116,3 @@ def _remove(path):
         os.remove(path)
     except OSError:
         pass
-
-
-def _count_keys(path):
-    """How many keys ("kty" members) the JWKS file holds, or None when it names no "keys":
-    a scan in small reads, so no parse (and no heap block as large as the JWKS) happens
-    while the code is on screen. The keys are parsed, and checked, when tokens arrive."""
-    want = (b'"keys"', b'"kty"')
-    seen = [0, 0]
-    buf = bytearray(128)
-    tail = b""
-    with open(path, "rb") as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            chunk = tail + bytes(buf[:n])
-            for i in (0, 1):
-                seen[i] += chunk.count(want[i])
-            tail = chunk[-5:]  # a pattern cut by a read boundary is counted once, in the next chunk
-            for i in (0, 1):
-                seen[i] -= tail.count(want[i])
-    for i in (0, 1):
-        seen[i] += tail.count(want[i])
-    return seen[1] if seen[0] else None

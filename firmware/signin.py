@@ -65,15 +65,29 @@ def _carry_out(app, now, action):
         _flow_failed(app, action)
 
 
+def _keys(app):
+    """The provider's signing keys for this sign-in (firmware/keys.py)."""
+    if app.keys is None:
+        from keys import SigningKeys
+
+        app.keys = SigningKeys(app.endpoints, app.jwks_fetched)
+    return app.keys
+
+
 def _prefetch_jwks(app, now):
     """Load the signing keys while the user is still on the way (the first poll waits one
     interval anyway), so approval -> tokens stored costs one round trip, not two."""
     if "openid" not in (app.endpoints.scope or "").split() or not app.endpoints.get("jwks_uri"):
         return
+    keys = _keys(app)
     try:
-        app.endpoints.prefetch_jwks()
+        keys.prefetch()
     except (TransportError, DeviceFlowError) as e:
         app.log.error(e.reason, detail=e.detail, state="jwks_prefetch")  # validate retries
+    app.jwks_fetched = keys.fetched
+    del keys
+    app.keys = None  # not needed again until the tokens arrive: room for polling
+    drop("keys")
 
 
 def _flow_failed(app, action):
@@ -103,7 +117,7 @@ def validate(app, now):
     jwt.check_token_type(tokens.get("token_type"))
     claims = jwks = None
     if tokens.get("id_token"):
-        jwks = app.endpoints.jwks(now, refetch=False)  # may fetch (one exchange)
+        jwks = _keys(app).get(now, refetch=False)  # may fetch (one exchange)
         try:
             # `iss` must equal the issuer discovery published (Auth0 adds a trailing "/").
             issuer = app.endpoints.get("issuer") or app.endpoints.issuer
@@ -119,7 +133,7 @@ def validate(app, now):
                 return
             if e.reason == "unknown_kid" and not app.jwks_refetched:
                 app.jwks_refetched = True
-                app.endpoints.jwks(now, refetch=True)
+                _keys(app).get(now, refetch=True)
                 return  # validate again on the next step with the new keys
             app.pending = None
             app.log.error("id_token_" + e.reason, detail=e.detail)
@@ -130,8 +144,8 @@ def validate(app, now):
     tokens.pop("id_token", None)  # checked; only its claims are kept (session.make_record)
     app.pending = None
     del jwt, jwks
-    app.endpoints.release_keys()
-    drop("deviceflow.jwt", "deviceflow.rsa", "deviceflow.b64")
+    app.keys = None  # checked: the keys, their code and the JWT code can go
+    drop("keys", "deviceflow.jwt", "deviceflow.rsa", "deviceflow.b64")
     app.save(now, tokens, claims, fresh=True)
     app.pending = None
     app.api_at = now

