@@ -1,8 +1,13 @@
 """The examples in examples/, each run as a MicroPython Unix-port process against the stub
-(a real HTTPS server whose simulated user approves the code), asserting on what they print."""
+(a real HTTPS server whose simulated user approves the code), asserting on what they print.
+The MQTT example talks to MqttPeer: a real TCP server on 127.0.0.1 that speaks just enough
+MQTT 3.1.1 to check the CONNECT's password against the token the stub issued."""
 import json
 import os
+import socket
+import struct
 import subprocess
+import threading
 import time
 
 from device import MICROPYTHON, MPYLIB, ROOT
@@ -20,9 +25,9 @@ def _config(tmp_path, stub):
     return str(path)
 
 
-def _run(example, *args, timeout=60):
+def _run(example, *args, timeout=60, path=""):
     # The library alone, no firmware/ (with micropython-lib's hmac when make test passes it).
-    env = dict(os.environ, MICROPYPATH="lib:.frozen" + (":" + MPYLIB if MPYLIB else ""))
+    env = dict(os.environ, MICROPYPATH="lib:.frozen" + (":" + MPYLIB if MPYLIB else "") + path)
     r = subprocess.run([MICROPYTHON, "examples/" + example] + list(args), cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -80,3 +85,101 @@ def test_asyncio_app_blinks_while_it_signs_in_and_calls_the_api_every_n_seconds(
         between = out[out.index(calls[0]):out.index(calls[1])]
         assert len([ln for ln in between if ln.startswith("blink ")]) >= 5  # 1 s apart, blinking
         assert [q["path"] for q in stub.requests()].count("/api/reading") == 2
+
+
+class MqttPeer:
+    """One MQTT connection: CONNECT is answered with CONNACK 0 when its user and password are
+    the expected ones (expected() is called then), else 5 (not authorized) and the end; then
+    PUBLISH packets are kept until DISCONNECT."""
+
+    def __init__(self, expected):
+        self.expected = expected
+        self.connect = None
+        self.published = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(60)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        conn, _ = self.sock.accept()
+        with conn, self.sock:
+            conn.settimeout(60)
+            while True:
+                kind, body = self._packet(conn)
+                if kind == 0x10:
+                    self.connect = _parse_connect(body)
+                    ok = (self.connect.get("user"), self.connect.get("password")) == self.expected()
+                    conn.sendall(bytes([0x20, 2, 0, 0 if ok else 5]))
+                    if not ok:
+                        return
+                elif kind == 0x30:
+                    n = struct.unpack("!H", body[:2])[0]
+                    self.published.append((body[2:2 + n].decode(), body[2 + n:]))
+                else:  # DISCONNECT, or anything this peer does not speak
+                    return
+
+    def _packet(self, conn):
+        head = _read(conn, 1)[0]
+        size = shift = 0
+        while True:
+            b = _read(conn, 1)[0]
+            size |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return head & 0xF0, _read(conn, size)
+
+
+def _read(conn, n):
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
+
+
+def _parse_connect(body):
+    """CONNECT's variable header and payload (MQTT 3.1.1 section 3.1) as a dict."""
+    def string(i):
+        n = struct.unpack("!H", body[i:i + 2])[0]
+        return body[i + 2:i + 2 + n].decode(), i + 2 + n
+
+    proto, i = string(0)
+    level, flags = body[i], body[i + 1]
+    out = {"protocol": proto, "level": level}
+    out["client_id"], i = string(i + 4)
+    if flags & 0x04:  # a will: topic and message
+        i = string(string(i)[1])[1]
+    if flags & 0x80:
+        out["user"], i = string(i)
+    if flags & 0x40:
+        out["password"], i = string(i)
+    return out
+
+
+def _umqtt_folder():
+    import build_port32  # tools/ is on sys.path (tests/device.py)
+
+    tree = build_port32.source_tree(os.environ.get("MPY_DIR") or None)
+    return os.path.join(tree, "lib", "micropython-lib", "micropython", "umqtt.simple")
+
+
+def test_umqtt_connects_with_the_access_token_as_its_password(tmp_path):
+    with start_stub(tmp_path / "stub", interval=1, approve_after=0) as stub:
+        def issued():
+            return "sensor-1", stub._control("GET", "/_stub/secrets")[1]["access_token"][-1]
+
+        peer = MqttPeer(issued)
+        cfg = _config(tmp_path, stub)
+        doc = json.load(open(cfg))
+        doc.update(mqtt_host="127.0.0.1", mqtt_port=peer.port)
+        open(cfg, "w").write(json.dumps(doc))
+        out = _run("mqtt.py", cfg, path=":" + _umqtt_folder())
+        peer.thread.join(10)
+        assert out[-2:] == ["connected", "published"], out
+        assert peer.connect["protocol"] == "MQTT" and peer.connect["level"] == 4
+        assert peer.connect["password"].count(".") == 2  # the stub's access token is a JWT
+        assert peer.published == [("sensors/sensor-1/reading", b'{"temperature_c": 21.5}')]
