@@ -122,8 +122,8 @@ class DeviceClient:
     def _advance(self, now):
         if not self._loaded:
             self._load(now)
-        if self._engine is None and self._pending is None and self._valid(now):
-            return self._until_refresh(now)
+        if self._engine is None and self._pending is None and self._valid(now):  # until it is due
+            return max(1, self.clock.ticks_diff(self._expiry.at, now)) if self._expiry else 3600000
         if self.urls is None:
             return self._resolve()
         if self._pending is not None:
@@ -233,8 +233,6 @@ class DeviceClient:
             self._event("refreshed", rotated=bool(rotated))
         else:
             self._event("signed_in", sub=rec["sub"], user=rec["name"])
-            if self.surface is not None and self.show is None:
-                self._draw("success", rec["name"])
         return 0
 
     def _fetch_jwks(self):
@@ -315,12 +313,11 @@ class DeviceClient:
         return self._expiry is None or not self._expiry.passed(now)
 
     def _ready_token(self):
+        if not self._loaded:
+            self._load(self.clock.ticks_ms())
         if self._engine is None and self._pending is None and self._valid(self.clock.ticks_ms()):
             return self.record["access_token"]
         return None
-
-    def _until_refresh(self, now):
-        return max(1, self.clock.ticks_diff(self._expiry.at, now)) if self._expiry else 3600000
 
     def _forget(self):
         self.record = self._expiry = self._engine = self._pending = self._wake = None
@@ -343,13 +340,6 @@ class DeviceClient:
             drop("deviceflow.codescreen", "deviceflow.qr", "deviceflow.qr_tables")
         else:
             print("To sign in, visit", code.verification_uri, "and enter", code.user_code)
-
-    def _draw(self, kind, detail=None):
-        from deviceflow.screen import draw_message
-
-        draw_message(self.surface, kind, detail)
-        getattr(self.surface, "show", lambda: None)()
-        drop("deviceflow.screen")
 
     # ---- using the token -------------------------------------------------------------------
     def request(self, method, url, headers=None, body=None):

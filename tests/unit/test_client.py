@@ -201,3 +201,12 @@ def test_step_does_at_most_one_exchange_and_never_sleeps():
     assert c.signed_in and len(peer.sent) == 4
     assert 5000 in waits  # the poll interval, returned rather than slept
     assert c.step() > 3000 * 1000  # signed in: nothing to do until the refresh is due
+
+
+def test_tokens_stored_for_another_audience_are_discarded_not_sent():
+    c, peer, _ = signed_in()
+    other, events = client(Peer(peer.clock), c.state_dir, scope="offline_access",
+                           audience="https://other-api.example.com/")
+    assert not other.signed_in
+    assert ("error", {"reason": "store_foreign", "detail": "stored tokens discarded"}) in events
+    assert TokenStore(c.state_dir + "/tokens.json", c._key).load() is None
