@@ -210,3 +210,18 @@ def test_tokens_stored_for_another_audience_are_discarded_not_sent():
     assert not other.signed_in
     assert ("error", {"reason": "store_foreign", "detail": "stored tokens discarded"}) in events
     assert TokenStore(c.state_dir + "/tokens.json", c._key).load() is None
+
+
+def test_without_show_the_code_screen_is_drawn_on_the_surface():
+    from test_screen import Recorder, code_scale
+
+    clock = ManualClock(wall=F.NOW)
+    peer = Peer(clock, code_reply(), tokens(1, id_token=False))
+    shown = Recorder(128, 64)
+    c = DeviceClient(issuer=F.ISSUER, client_id=F.CLIENT_ID, scope="offline_access", clock=clock,
+                     transport=peer, state_dir=tmpdir(), surface=shown,
+                     device_authorization_endpoint=BASE + "/oauth/device/code", token_endpoint=BASE + "/oauth/token")
+    assert c.token() == "AT-1"
+    assert shown.painted() and not shown.outside
+    assert code_scale(shown, "WDJB-MJHT") >= 1  # the user code, drawn big
+    assert DEVICE_CODE not in shown.all_text()
