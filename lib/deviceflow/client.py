@@ -22,6 +22,7 @@ ENDPOINT_KEYS = ("device_authorization_endpoint", "token_endpoint", "userinfo_en
 RECORD_VERSION = 1  # the record's shape, as the app writes it: v, bound, tokens, expires_at, name, sub
 MAX_BACKOFF_MS = 300000
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+_STORE_CODE = ("deviceflow.store", "deviceflow.hmac_sha256")  # in the heap only while it reads or writes
 
 
 class DeviceClient:
@@ -164,7 +165,7 @@ class DeviceClient:
         if action.kind == "wait":
             return max(0, self.clock.ticks_diff(action.until, self.clock.ticks_ms()))
         self._engine = None
-        drop("deviceflow.flow", "deviceflow.refresh")
+        drop("deviceflow.flow", "deviceflow.refresh", "deviceflow.replies", "deviceflow.form", "deviceflow.actions")
         if action.kind == "tokens":
             self._pending = action
             return 0
@@ -198,7 +199,7 @@ class DeviceClient:
         self.urls = discovery.merge_endpoints(doc, self._base)
         self._issuer = self.urls.get("issuer") or self._issuer
         del discovery
-        drop("deviceflow.discovery")
+        drop("deviceflow.discovery", _STORE_CODE[0], _STORE_CODE[1])
         return 0
 
     def _accept(self, now):
@@ -226,6 +227,7 @@ class DeviceClient:
             self._store().save(rec)  # before the new access token (and a rotated refresh token) is used
         except StoreError as e:
             self._event("error", reason="store_" + e.reason, detail=e.detail)
+        drop(*_STORE_CODE)
         self.record = rec
         self._set_expiry(now, True)
         self._failures = 0
@@ -288,6 +290,8 @@ class DeviceClient:
         if why:
             self._event("error", reason="store_" + why, detail="stored tokens discarded")
             store.clear()
+        del store
+        drop(*_STORE_CODE)
         self.record = rec
         self._set_expiry(now, False)
 
@@ -322,6 +326,7 @@ class DeviceClient:
     def _forget(self):
         self.record = self._expiry = self._engine = self._pending = self._wake = None
         self._store().clear()
+        drop(*_STORE_CODE)
 
     def _event(self, name, **fields):
         if self.on_event is not None:
