@@ -35,7 +35,7 @@ class Peer:
         self.sent = []
 
     def request(self, method, url, headers=None, body=None):
-        self.sent.append((self.clock.now, method, url, headers or {}, body))
+        self.sent.append((self.clock.ticks_ms(), method, url, headers or {}, body))
         reply = self.replies.pop(0)
         return reply if isinstance(reply, Reply) else reply(method, url, headers, body)
 
@@ -225,3 +225,28 @@ def test_without_show_the_code_screen_is_drawn_on_the_surface():
     assert shown.painted() and not shown.outside
     assert code_scale(shown, "WDJB-MJHT") >= 1  # the user code, drawn big
     assert DEVICE_CODE not in shown.all_text()
+
+
+def test_token_async_lets_other_tasks_run_while_it_waits_to_poll():
+    import asyncio
+
+    from deviceflow.clock import SystemClock
+
+    peer = Peer(SystemClock(), code_reply(interval=1), pending(), tokens(1, id_token=False))
+    c, events = client(peer, scope="offline_access")
+    ticks = []
+
+    async def blink():
+        while True:
+            ticks.append(len(peer.sent))  # how far the sign-in had got at each blink
+            await asyncio.sleep(0.05)
+
+    async def main():
+        task = asyncio.create_task(blink())
+        token = await c.token_async()
+        task.cancel()
+        return token
+
+    assert asyncio.run(main()) == "AT-1"
+    assert len(peer.sent) == 3
+    assert ticks.count(1) >= 5 and ticks.count(2) >= 5  # it blinked through both 1 s waits
