@@ -212,10 +212,14 @@ class DeviceClient:
             claims = self._check_id_token(tokens["id_token"])
             if claims is None:
                 return 0  # unknown key: the JWKS is fetched again once
+        old = self.record or {}
+        if self._refreshing and claims and old.get("sub") and claims.get("sub") != old["sub"]:  # OIDC Core 12.2
+            self._pending = None
+            self._event("error", reason="id_token_sub", detail="the refreshed ID token names another user")
+            raise TokenError("sub", "the refreshed ID token names another user")
         rotated = self._pending.rotated
         self._pending = None
         rec = {"v": RECORD_VERSION, "bound": self._bound(), "obtained_at": self.clock.time()}
-        old = self.record or {}
         for key in ("access_token", "token_type", "refresh_token", "id_token", "scope", "expires_in"):
             rec[key] = tokens.get(key) or (old.get(key) if key in ("refresh_token", "id_token") else None)
         exp = rec["expires_in"]

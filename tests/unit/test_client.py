@@ -250,3 +250,15 @@ def test_token_async_lets_other_tasks_run_while_it_waits_to_poll():
     assert asyncio.run(main()) == "AT-1"
     assert len(peer.sent) == 3
     assert ticks.count(1) >= 5 and ticks.count(2) >= 5  # it blinked through both 1 s waits
+
+
+def test_a_refreshed_id_token_for_another_user_is_refused():
+    clock = ManualClock(wall=F.NOW)
+    peer = Peer(clock, code_reply(), tokens(1), Reply(200, json.loads(F.JWKS_JSON)))
+    c, _ = client(peer)
+    assert c.token() == "AT-1"
+    c.record["sub"] = "auth0|someone-else"  # as if the first sign-in had been another user's
+    clock.advance(3600 * 1000)
+    peer.replies = [tokens(2)]
+    assert raises(TokenError, c.token).reason == "sub"
+    assert TokenStore(c.state_dir + "/tokens.json", c._key).load()["access_token"] == "AT-1"
