@@ -289,7 +289,8 @@ class DeviceClient:
         store = self._store()
         rec = store.load()
         why = store.last_error
-        if rec is not None and (rec.get("v") != RECORD_VERSION or bound_mismatch(rec.get("bound") or {}, self._bound())):
+        if rec is not None and (rec.get("v") != RECORD_VERSION
+                                or bound_mismatch(rec.get("bound") or {}, self._bound())):
             rec, why = None, "foreign"  # another tenant's or client's tokens: never sent anywhere
         if why:
             self._event("error", reason="store_" + why, detail="stored tokens discarded")
