@@ -130,3 +130,42 @@ def test_manifest_freezes_every_board_module():
     want = sorted(src for src, dev in build_mpy.device_modules()
                   if not src.startswith("lib/") and dev != "main.py")
     assert modules == want
+
+
+def test_library_package_json_lists_exactly_the_library_modules():
+    """lib/package.json (`mip install github:OWNER/REPO/lib`): every module below lib/, no app,
+    board or host module, URLs relative to lib/ (mip resolves them from the package.json)."""
+    with open(os.path.join(ROOT, "lib", "package.json")) as f:
+        text = f.read()
+    assert text == build_mpy.render_package_json(pj=build_mpy.library_package_json()), \
+        "run: python tools/build_mpy.py --write-package-json"
+    pj = json.loads(text)
+    assert pj["deps"] == [["hmac", "latest"]]
+    on_disk = []
+    for base, _dirs, files in os.walk(os.path.join(ROOT, "lib")):
+        on_disk += [os.path.relpath(os.path.join(base, f), os.path.join(ROOT, "lib")).replace(os.sep, "/")
+                    for f in files if f.endswith(".py")]
+    assert sorted(t for t, _ in pj["urls"]) == sorted(on_disk)
+    for target, src in pj["urls"]:
+        assert target == src and target.startswith("deviceflow/")
+        assert os.path.isfile(os.path.join(ROOT, "lib", src)), src
+    assert "deviceflow/client.py" in dict(pj["urls"])
+
+
+def test_mip_layout_from_library_package_json_has_the_api_and_no_app(tmp_path):
+    with open(os.path.join(ROOT, "lib", "package.json")) as f:
+        pj = json.load(f)
+    lib = tmp_path / "lib"
+    for target, src in pj["urls"]:
+        dest = lib / target
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(os.path.join(ROOT, "lib", src), dest)
+    code = ("from deviceflow.client import DeviceClient\n"
+            "c = DeviceClient(issuer='https://t.example.com/', client_id='c', scope='offline_access',\n"
+            "                 device_authorization_endpoint='https://t.example.com/device',\n"
+            "                 token_endpoint='https://t.example.com/token', state_dir='.')\n"
+            "print(c.signed_in)\n"
+            "try:\n    import app\nexcept ImportError:\n    print('no app')\n")
+    env = dict(os.environ, MICROPYPATH=str(lib) + ":.frozen")
+    r = subprocess.run([MP, "-c", code], cwd=str(tmp_path), env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.split() == ["False", "no", "app"], r.stdout + r.stderr

@@ -110,9 +110,16 @@ def package_json(root=ROOT):
     return {"urls": urls, "deps": [["hmac", "latest"], ["ssd1306", "latest"]], "version": "0.1.0"}
 
 
-def render_package_json(root=ROOT):
-    """package.json text: one file per line, so diffs stay readable."""
-    pj = package_json(root)
+def library_package_json(root=ROOT):
+    """lib/package.json: the library alone (`mip install github:OWNER/REPO/lib`), every module
+    below lib/ and hmac; mip resolves relative URLs against the package.json's own folder."""
+    urls = [[dev[len("lib/"):], src[len("lib/"):]] for src, dev in device_modules(root) if src.startswith("lib/")]
+    return {"urls": urls, "deps": [["hmac", "latest"]], "version": "0.1.0"}
+
+
+def render_package_json(root=ROOT, pj=None):
+    """package.json text (the app's, or `pj`): one file per line, so diffs stay readable."""
+    pj = pj or package_json(root)
     urls = ",\n".join("    " + json.dumps(u) for u in pj["urls"])
     return ('{\n  "urls": [\n%s\n  ],\n  "deps": %s,\n  "version": %s\n}\n'
             % (urls, json.dumps(pj["deps"]), json.dumps(pj["version"])))
@@ -124,12 +131,15 @@ def main(argv=None):
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "mpy"))
     ap.add_argument("--mpy-cross", default=MPY_CROSS)
     ap.add_argument("--root", default=ROOT, help="project tree to build (default: this repository)")
-    ap.add_argument("--write-package-json", action="store_true", help="regenerate package.json from the tree")
+    ap.add_argument("--write-package-json", action="store_true",
+                    help="regenerate package.json (the app) and lib/package.json (the library) from the tree")
     args = ap.parse_args(argv)
     if args.write_package_json:
         with open(os.path.join(ROOT, "package.json"), "w") as f:
             f.write(render_package_json())
-        print("wrote package.json")
+        with open(os.path.join(ROOT, "lib", "package.json"), "w") as f:
+            f.write(render_package_json(pj=library_package_json()))
+        print("wrote package.json and lib/package.json")
         return 0
     arch = None if args.arch == "none" else args.arch
     root = os.path.abspath(args.root)
@@ -139,11 +149,13 @@ def main(argv=None):
         print("%d module(s) rejected by mpy-cross: %s" % (len(failures), ", ".join(s for s, _ in failures)),
               file=sys.stderr)
         return 1
-    pj = os.path.join(root, "package.json")
-    with open(pj) if os.path.exists(pj) else open(os.devnull) as f:
-        if f.read() != render_package_json(root):
-            print("warning: package.json does not list exactly the modules above: "
-                  "run python tools/build_mpy.py --write-package-json", file=sys.stderr)
+    for name, want in (("package.json", render_package_json(root)),
+                       ("lib/package.json", render_package_json(pj=library_package_json(root)))):
+        pj = os.path.join(root, name)
+        with open(pj) if os.path.exists(pj) else open(os.devnull) as f:
+            if f.read() != want:
+                print("warning: %s does not list exactly the modules above: "
+                      "run python tools/build_mpy.py --write-package-json" % name, file=sys.stderr)
     return 0
 
 
