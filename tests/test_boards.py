@@ -184,7 +184,7 @@ def test_code_screen_reaches_the_glass_and_its_qr_decodes(board):
         assert COMPLETE in texts, (board["name"], texts)
 
 
-# Pins as the vendors document them (REFERENCE.md §5 and the board files' sources).
+# Pins as the vendors document them (see the sources named in each board file).
 PINS = {
     "heltec_wifi_kit_32": {"i2c": {"sda": 4, "scl": 15}, "buttons": {"new_code": 0}},
     "heltec_wifi_kit_32_v3": {"i2c": {"sda": 17, "scl": 18}, "buttons": {"new_code": 0}},

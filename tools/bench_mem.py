@@ -141,7 +141,7 @@ def tls_heap(tmp, stub, tree):
     if not ok:
         return None
     code = int(out.split()[1])
-    smallest = _bisect(lambda k: fits(k)[0], 4, 400)
+    smallest = heap_budget.bisect(fits, 4, 400, report=lambda *a: None)
     return smallest - code / 1024.0
 
 

@@ -1,5 +1,5 @@
 # The device flow engine, event by event, against every RFC 8628 client rule
-# (REFERENCE.md §1 items 1-13) and the providers' quirks. No clock is read: the tests
+# (RFC 8628 §3.1-3.5) and the providers' quirks. No clock is read: the tests
 # move a ManualClock (wrapping at 2^30 like an ESP32) and pass `now` in.
 import json
 

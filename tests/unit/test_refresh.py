@@ -1,4 +1,4 @@
-# The refresh token grant (RFC 6749 §6, REFERENCE.md §1 item 14): rotation, "sign in
+# The refresh token grant (RFC 6749 §6): rotation, "sign in
 # again", and backing off (never failing) when the network or the server has a bad moment.
 import json
 

@@ -2,7 +2,7 @@
 
 The stub's setting `provider` picks the mode (default `auth0`, the stub's own behaviour). The
 authority in state.py decides *what* happens (pending, slow_down, denied, expired, tokens); this
-module only changes *how* it is said, as each provider documents it (REFERENCE.md §3):
+module only changes *how* it is said, as each provider documents it:
 
     auth0     403 pending/denied/expired, 429 slow_down (unchanged)
     okta      every error 400, invalid_client 401
