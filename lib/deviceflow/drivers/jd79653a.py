@@ -15,9 +15,9 @@
 # vendor registers (0x4D, 0xAA, 0xE9, 0xB6, 0xF3, 0xE3) without public documentation.
 from micropython import const
 
-import time
-
 import framebuf
+
+from deviceflow.drivers.epaper import SpiEpaper
 
 _PSR = const(0x00)  # panel setting
 _POF = const(0x02)  # power off
@@ -30,7 +30,6 @@ _CDI = const(0x50)  # VCOM and data interval
 _TCON = const(0x60)
 _TRES = const(0x61)  # resolution
 
-_BUSY_TIMEOUT_MS = const(10000)
 _INIT = (
     (_PSR, b"\xdf\x0e"),
     (0x4D, b"\x55"), (0xAA, b"\x0f"), (0xE9, b"\x02"), (0xB6, b"\x11"), (0xF3, b"\x0a"),
@@ -42,57 +41,14 @@ _INIT = (
 )
 
 
-class JD79653A(framebuf.FrameBuffer):
-    depth = 1
-    light = 1  # white paper
-    dark = 0  # black ink
-    slow_refresh = True  # a refresh takes seconds: redraw rarely
+class JD79653A(SpiEpaper):
+    BUSY_WHILE = 0  # BUSY is low while the controller works
 
     def __init__(self, spi, dc, cs, rst, busy, width=200, height=200):
-        self.spi = spi
-        self.dc = dc
-        self.cs = cs
-        self.rst = rst
-        self.busy = busy
-        self.width = width
-        self.height = height
-        self.buffer = bytearray((width + 7) // 8 * height)
-        for i in range(len(self.buffer)):
-            self.buffer[i] = 0xFF  # white
-        super().__init__(self.buffer, width, height, framebuf.MONO_HLSB)
-        self.busy_timeout_ms = _BUSY_TIMEOUT_MS
-        self._one = bytearray(1)
-        cs.value(1)
-        rst.value(0)
-        time.sleep_ms(10)
-        rst.value(1)
-        time.sleep_ms(10)
+        super().__init__(spi, dc, cs, rst, busy, width, height, (width + 7) // 8 * height, framebuf.MONO_HLSB)
         for cmd, data in _INIT:
             self.command(cmd, data)
         self.command(_DTM1, self.buffer)  # the glass is taken as white to begin with
-
-    def is_busy(self):
-        return self.busy.value() == 0  # BUSY is low while the controller works
-
-    def wait_ready(self, timeout_ms=None):
-        if timeout_ms is None:
-            timeout_ms = self.busy_timeout_ms
-        start = time.ticks_ms()
-        while self.is_busy():
-            if time.ticks_diff(time.ticks_ms(), start) > timeout_ms:
-                raise OSError(110, "e-paper busy")
-            time.sleep_ms(10)
-
-    def command(self, cmd, data=None):
-        self.wait_ready()
-        self.cs.value(0)
-        self.dc.value(0)
-        self._one[0] = cmd
-        self.spi.write(self._one)
-        if data:
-            self.dc.value(1)
-            self.spi.write(data)
-        self.cs.value(1)
 
     def show(self):
         """Send the frame, refresh, and once done keep it as the controller's old frame."""

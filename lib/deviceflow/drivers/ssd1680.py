@@ -13,9 +13,9 @@
 # command waits for BUSY to drop, so the app keeps ticking during a refresh.
 from micropython import const
 
-import time
-
 import framebuf
+
+from deviceflow.drivers.epaper import SpiEpaper
 
 _DRIVER_OUTPUT = const(0x01)
 _SLEEP_MODE = const(0x10)
@@ -33,7 +33,6 @@ _RAM_X_COUNTER = const(0x4E)
 _RAM_Y_COUNTER = const(0x4F)
 
 _FULL_REFRESH = const(0xF7)  # clock on, analog on, load temperature + LUT, display, off
-_BUSY_TIMEOUT_MS = const(10000)
 
 
 def _reversed_bits():
@@ -47,34 +46,12 @@ def _reversed_bits():
     return t
 
 
-class SSD1680(framebuf.FrameBuffer):
-    depth = 1
-    light = 1  # white paper
-    dark = 0  # black ink
-    slow_refresh = True  # a full refresh takes seconds: redraw rarely
-
+class SSD1680(SpiEpaper):
     def __init__(self, spi, dc, cs, rst, busy, width=250, height=122):
-        self.spi = spi
-        self.dc = dc
-        self.cs = cs
-        self.rst = rst
-        self.busy = busy
-        self.width = width
-        self.height = height
         self.pages = (height + 7) // 8
-        self.buffer = bytearray(width * self.pages)
-        for i in range(len(self.buffer)):
-            self.buffer[i] = 0xFF  # white, including the off-panel bits of the last page
-        super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
-        self.busy_timeout_ms = _BUSY_TIMEOUT_MS
-        self._one = bytearray(1)
+        super().__init__(spi, dc, cs, rst, busy, width, height, width * self.pages, framebuf.MONO_VLSB)
         self._row = bytearray(width)
         self._rev = _reversed_bits()
-        cs.value(1)
-        rst.value(0)
-        time.sleep_ms(10)
-        rst.value(1)
-        time.sleep_ms(10)
         self.command(_SW_RESET)
         last = width - 1
         self.command(_DRIVER_OUTPUT, bytes((last & 0xFF, last >> 8, 0x00)))
@@ -84,29 +61,6 @@ class SSD1680(framebuf.FrameBuffer):
         self.command(_BORDER, b"\x05")
         self.command(_UPDATE_CTRL1, b"\x00\x80")
         self.command(_TEMP_SENSOR, b"\x80")
-
-    def is_busy(self):
-        return self.busy.value() == 1
-
-    def wait_ready(self, timeout_ms=None):
-        if timeout_ms is None:
-            timeout_ms = self.busy_timeout_ms
-        start = time.ticks_ms()
-        while self.busy.value() == 1:
-            if time.ticks_diff(time.ticks_ms(), start) > timeout_ms:
-                raise OSError(110, "e-paper busy")
-            time.sleep_ms(10)
-
-    def command(self, cmd, data=None):
-        self.wait_ready()
-        self.cs.value(0)
-        self.dc.value(0)
-        self._one[0] = cmd
-        self.spi.write(self._one)
-        if data:
-            self.dc.value(1)
-            self.spi.write(data)
-        self.cs.value(1)
 
     def show(self):
         """Send the frame and start a full refresh; returns without waiting for it."""
