@@ -18,7 +18,7 @@ require("ssd1306")
 package("deviceflow", base_path="lib")
 
 # The app (firmware/); main.py stays on the filesystem, boot runs it.
-for name in ("app", "booting", "buttons", "config", "display", "endpoints", "flashstore", "keys",
+for name in ("accepting", "app", "booting", "buttons", "config", "display", "endpoints", "flashstore", "keys",
              "log", "platform_esp32", "resolver", "rng", "safeboot", "session", "signedin", "signin", "start",
              "startup"):
     module(name + ".py", base_path="firmware")

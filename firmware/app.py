@@ -8,7 +8,7 @@
 #
 # STATES below is the whole state machine: each state is a function `state(app, now)` in the
 # module of its phase: booting (start -> network -> clock -> load -> endpoints), signin (the
-# device flow, then validate -> userinfo) and signedin (api, idle, refresh, sign_out). A
+# device flow), accepting (validate -> userinfo) and signedin (api, idle, refresh, sign_out). A
 # phase's module is imported when one of its states first runs and dropped when another
 # phase's state runs (deviceflow/phase.py): a wake that refreshes never loads the sign-in, and
 # the sign-in never holds the code of the API loop. This module keeps what every phase shares.
@@ -23,7 +23,7 @@ from endpoints import Endpoints
 STATES = {
     "start": "booting", "network": "booting", "clock": "booting", "load": "booting",
     "endpoints": "booting",
-    "device_start": "signin", "device_poll": "signin", "validate": "signin", "userinfo": "signin",
+    "device_start": "signin", "device_poll": "signin", "validate": "accepting", "userinfo": "accepting",
     "api": "signedin", "idle": "signedin", "refresh": "signedin", "sign_out": "signedin",
     "halted": None,  # App.halted: waits for a button
 }
@@ -55,7 +55,7 @@ class App:
         self.grant = None  # the RefreshGrant under way; None: the refresh state starts one
         self.pending = None  # TokensReady awaiting validation
         self.jwks_refetched = False
-        self.keys = None  # the provider's signing keys while a sign-in needs them (signin._keys)
+        self.keys = None  # the provider's signing keys while a sign-in needs them (accepting._keys)
         self.jwks_fetched = False  # the JWKS is in its file, fetched in this run (keys.py)
         self.api_retry_after_refresh = False
         self.api_at = None

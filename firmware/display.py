@@ -9,9 +9,9 @@
 # at most one a minute on e-paper. The QR is encoded in one place, the layout
 # (deviceflow.codescreen.CodeScreen), which falls back to text when no QR fits.
 #
-# Import by phase (deviceflow/phase.py): the code screen's module is loaded for the sign-in
-# and dropped when another screen replaces it, and the message screens' module is dropped
-# while the QR is encoded (the largest code of the sign-in), then loaded again.
+# Import by phase (deviceflow/phase.py): the code screen's module is loaded to draw the code
+# screen and dropped once it is drawn (kept while a paged screen turns its pages); the
+# message screens' module is dropped while the QR is encoded (the sign-in's largest code).
 from deviceflow.phase import drop
 
 
@@ -20,13 +20,6 @@ def _layouts():
     from deviceflow import screen
 
     return screen
-
-
-def codescreen():
-    """deviceflow.codescreen (the code screen, its countdown and poll indicator)."""
-    from deviceflow import codescreen
-
-    return codescreen
 
 
 PAGE_MS = 5000
@@ -48,7 +41,8 @@ class Display:
         slow = getattr(surface, "slow_refresh", False)
         self._countdown_step = 60 if slow else 1
         self._page_ms = SLOW_PAGE_MS if slow else PAGE_MS
-        self._screen = None  # the planned code screen (deviceflow.codescreen.CodeScreen)
+        self._screen = None  # the planned code screen (CodeScreen), kept only when it has pages
+        self._pages = 1
         self._page = 0
         self._page_at = 0
 
@@ -60,9 +54,12 @@ class Display:
     def end_code(self):
         """The code is no longer wanted on screen (approved, failed): its code can go."""
         self.code_shown = False
+        self._drop_screen()
+
+    def _drop_screen(self):
         if self._screen is not None:
             self._screen = None
-            drop("deviceflow.codescreen")
+            drop("deviceflow.codescreen", "deviceflow.codedraw")
 
     def message(self, kind, detail=None):
         self.end_code()
@@ -87,11 +84,14 @@ class Display:
         self._expires_at = action.expires_at
         self._page = 0
         self._page_at = now
+        self._pages = len(self._screen.pages)
         self._draw_page(now)
+        if self._pages == 1:  # drawn for good: only the countdown changes (deviceflow.textfit)
+            self._drop_screen()
         self.code_shown = True
         self.current = ("code", action.user_code)
         if self.log:
-            self.log.event("screen", kind="code", pages=len(self._screen.pages))
+            self.log.event("screen", kind="code", pages=self._pages)
         self._show()
 
     def _draw_page(self, now):
@@ -106,24 +106,28 @@ class Display:
         """Refresh the countdown when its displayed value changes."""
         if not self.code_shown or self._rect is None:
             return
-        cs = self._screen
-        if cs is not None and len(cs.pages) > 1 and self.clock.ticks_diff(now, self._page_at) >= self._page_ms:
-            self._page = (self._page + 1) % len(cs.pages)
+        paged = self._pages > 1
+        if paged and self.clock.ticks_diff(now, self._page_at) >= self._page_ms:
+            self._page = (self._page + 1) % self._pages
             self._page_at = now
             self._draw_page(now)
             self._show()
             return
-        if cs is not None and len(cs.pages) > 1 and self._countdown_step > 1:
+        if paged and self._countdown_step > 1:
             return  # e-paper with pages: each turn redraws the countdown; one refresh a minute
         left = self._seconds_left(now)
         if self._last_second is not None and self._last_second - left < self._countdown_step:
             return
         self._last_second = left
-        codescreen().draw_countdown(self.surface, self._rect, left)
+        from deviceflow.textfit import draw_countdown
+
+        draw_countdown(self.surface, self._rect, left)
         self._show()
 
     def poll_phase(self):
         if self.code_shown and self._rect is not None:
             self._phase += 1
-            codescreen().draw_poll_indicator(self.surface, self._rect, self._phase)
+            from deviceflow.textfit import draw_poll_indicator
+
+            draw_poll_indicator(self.surface, self._rect, self._phase)
             self._show()

@@ -44,11 +44,13 @@ class Endpoints:
         """The tagged, bound cache of the discovery document or of the JWKS, or None."""
         if self._sibling is None:
             return None
-        from deviceflow import discovery
-
         if kind == "discovery":
-            return discovery.DiscoveryCache(self._sibling(self.discovery_path), self._bound)
-        return discovery.BoundCache(self._sibling(self.jwks_path), self._bound)
+            from deviceflow.discovery import DiscoveryCache
+
+            return DiscoveryCache(self._sibling(self.discovery_path), self._bound)
+        from deviceflow.boundcache import BoundCache  # the keys' cache: no discovery code
+
+        return BoundCache(self._sibling(self.jwks_path), self._bound)
 
     def _cached(self, cache, what):
         """The cache's content, or None; a cache that cannot be used is discarded and logged."""
@@ -74,7 +76,7 @@ class Endpoints:
         if self.source == "cache" and self._sibling is not None and not self._forgotten:
             self._forgotten = True
             self._cache("discovery").invalidate()
-            drop("deviceflow.discovery")
+            drop("deviceflow.discovery", "deviceflow.boundcache")
             try:
                 self._sibling(self.resolved_path).clear()
             except StoreError:

@@ -22,37 +22,48 @@ class SigningKeys:
     def get(self, now, refetch=False):
         if self._jwks is not None and not refetch:
             return self._jwks
+        data = fresh = None
+        if not refetch:
+            fresh = self._take_fetched()
+            if fresh is None:
+                data = self._cached()
+        if fresh is None and data is None:
+            fresh = self._get_jwks()
+            keys = fresh.get("keys") if isinstance(fresh, dict) else None
+            self.ep.log.event("jwks_fetched", keys=len(keys) if isinstance(keys, list) else 0)
+        if fresh is not None:
+            if not isinstance(fresh, dict) or not isinstance(fresh.get("keys"), list):
+                raise ReplyError("bad_reply", "JWKS has no keys list")
+            # Kept (tagged, bound) before the JWT code is imported and the keys parsed: the
+            # store's code and the JWT code are then never in the heap together.
+            data = {"keys": [dict((k, jwk[k]) for k in _JWK_KEEP if k in jwk) for jwk in fresh["keys"]
+                             if isinstance(jwk, dict) and jwk.get("kty") == "RSA"]}
+            fresh = None
+            self._keep(data)
         from deviceflow.jwt import JWKS
 
+        self._jwks = JWKS.parse(data)
+        return self._jwks
+
+    def _cached(self):
+        """The keys an earlier sign-in kept, or None (a corrupt cache is logged and dropped)."""
         cache = self.ep._cache("jwks")
         try:
-            if not refetch:
-                doc = self._take_fetched()
-                if doc is not None:
-                    return self._adopt(JWKS, cache, doc)
-                data = self.ep._cached(cache, "jwks")
-                if data is not None:
-                    try:
-                        self._jwks = JWKS.parse(data)
-                        return self._jwks
-                    except ReplyError:
-                        self.ep.log.event("state_discarded", what="jwks", reason="corrupt")
-            doc = self._get_jwks()
-            self._adopt(JWKS, cache, doc)
-            self.ep.log.event("jwks_fetched", keys=len(self._jwks.kids))
-            return self._jwks
+            data = self.ep._cached(cache, "jwks")
+            if data is not None and not isinstance(data.get("keys") if isinstance(data, dict) else None, list):
+                self.ep.log.event("state_discarded", what="jwks", reason="corrupt")
+                cache.invalidate()
+                data = None
+            return data
         finally:
             del cache
-            drop("deviceflow.discovery")  # the caches' code: only while keys are read or kept
+            drop("deviceflow.boundcache")  # the cache's code: only while keys are read or kept
 
-    def _adopt(self, parser, cache, doc):
-        """Parse a JWKS document, and keep what the check needs in the tagged cache."""
-        self._jwks = parser.parse(doc)
-        keep = [dict((k, jwk[k]) for k in _JWK_KEEP if k in jwk) for jwk in doc["keys"]
-                if isinstance(jwk, dict) and jwk.get("kty") == "RSA"]
-        doc = None
-        self.ep._keep(cache, {"keys": keep})
-        return self._jwks
+    def _keep(self, data):
+        cache = self.ep._cache("jwks")
+        self.ep._keep(cache, data)
+        del cache
+        drop("deviceflow.boundcache")
 
     def _get_jwks(self):
         url = self.ep.get("jwks_uri")

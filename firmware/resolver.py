@@ -78,7 +78,7 @@ def resolve(ep, now):
     bound = ep._binding = binding(ep)  # while the profiles' code is still loaded
     discovered = cache is not None
     del discovery, providers, profile, cache
-    drop("deviceflow.providers", "deviceflow.discovery")
+    drop("deviceflow.providers", "deviceflow.discovery", "deviceflow.boundcache")
     if ep._sibling is not None:
         ep._keep(ep._sibling(ep.resolved_path), {
             "key": _config_digest(ep), "urls": ep.urls, "profile": ep.profile_name,

@@ -15,7 +15,7 @@
 # per pixel in row order: 1 = light (paper), 0 = dark (ink).
 import sys
 
-from deviceflow import codescreen, screen
+from deviceflow import codescreen, screen, textfit
 from deviceflow.term_display import TerminalDisplay
 
 from unix import SIZES as DISPLAYS  # the display classes, as the Unix board knows them
@@ -58,7 +58,7 @@ def render(display, name, stream=None):
     name, _, page = name.partition("@")
     if name in CODES:
         rect = code_screen(display, name).draw(surface, 872, int(page or 1) - 1)
-        codescreen.draw_poll_indicator(surface, rect, 1)
+        textfit.draw_poll_indicator(surface, rect, 1)
     else:
         detail = None
         for kind, d in MESSAGES:

@@ -59,7 +59,7 @@ class DeviceClient:
         self._discover = discovery.needs_discovery(p, self._base, self.scope)
         self._issuer = p.issuer or cfg["issuer"]  # the `iss` of ID tokens; discovery may respell it
         del p, discovery, providers
-        drop("deviceflow.providers", "deviceflow.discovery")
+        drop("deviceflow.providers", "deviceflow.discovery", "deviceflow.boundcache")
         self._key = None
         self._loaded = False
         self._engine = None  # the DeviceFlow or RefreshGrant under way
@@ -199,7 +199,7 @@ class DeviceClient:
         self.urls = discovery.merge_endpoints(doc, self._base)
         self._issuer = self.urls.get("issuer") or self._issuer
         del discovery
-        drop("deviceflow.discovery", _STORE_CODE[0], _STORE_CODE[1])
+        drop("deviceflow.discovery", "deviceflow.boundcache", _STORE_CODE[0], _STORE_CODE[1])
         return 0
 
     def _accept(self, now):
@@ -347,7 +347,7 @@ class DeviceClient:
             CodeScreen(s.width, s.height, code.user_code, code.verification_uri,
                        code.verification_uri_complete).draw(s, code.expires_in)
             getattr(s, "show", lambda: None)()
-            drop("deviceflow.codescreen", "deviceflow.qr", "deviceflow.qr_tables")
+            drop("deviceflow.codescreen", "deviceflow.codedraw")
         else:
             print("To sign in, visit", code.verification_uri, "and enter", code.user_code)
 

@@ -1,6 +1,6 @@
 # The code screen: user code, verification URI, QR code and countdown, planned once for a
 # surface (CodeScreen) and drawn page by page; then only its countdown and poll indicator are
-# redrawn (draw_countdown, draw_poll_indicator). Layouts adapt to the surface size: landscape
+# redrawn (deviceflow.textfit: draw_countdown, draw_poll_indicator, so this module can go). Layouts adapt to the surface size: landscape
 # puts the QR at the left with the text in a column to its right, portrait puts the QR on
 # top. The QR gets the largest whole number of pixels per module that still leaves the user
 # code big. When QR and text do not fit together, the code screen has pages the app shows in
@@ -10,13 +10,11 @@
 # Its own module, apart from the message screens (deviceflow.screen): only the sign-in needs
 # it, and while it encodes the QR the message code need not be in the heap (firmware's
 # display.py drops one while the other works; deviceflow/phase.py).
-from deviceflow import font
 from deviceflow.phase import drop
-from deviceflow.textfit import (printable, wrap, fit_lines, display_uri, code_fit, code_height, host_end,
-                                line_metrics, palette, countdown_text)
+from deviceflow.textfit import (IND_W, printable, wrap, fit_lines, display_uri, code_fit, code_height,
+                                host_end, line_metrics)
 
 _URI_BREAKS = "/.-?&=_"
-_IND_W = 16  # width of the poll indicator when it shares the countdown's line
 
 
 def _column(w, h, uri, code, line, gap, countdown):
@@ -60,7 +58,7 @@ def _plan(W, H, modules, uri, code):
         for s in range(min(W, H) // modules, 0, -1):
             q = modules * s
             if landscape:
-                under = H - q >= line * 2 + gap or (H - q >= line and q >= 10 * 8 + _IND_W)
+                under = H - q >= line * 2 + gap or (H - q >= line and q >= 10 * 8 + IND_W)
                 col = _column(W - q - gap, H, uri, code, line, gap, not under)
             else:
                 under = False
@@ -170,34 +168,9 @@ class CodeScreen:
 
     def draw(self, surface, seconds_left=None, page=0):
         """Draw one page whole; return its countdown rectangle (x, y, w, h)."""
-        W = self.width
-        H = self.height
-        light, dark = palette(surface)
-        line, gap = line_metrics(H)
-        spec = self.pages[page % len(self.pages)]
-        kind = spec[0]
-        surface.fill_rect(0, 0, W, H, light)
-        if kind == "both":
-            rect = _draw_both(surface, self.qr, spec[1], line, gap, light, dark)
-        elif kind == "qr":
-            rect = _draw_qr_page(surface, self.qr, self.code, line, gap, light, dark)
-        elif kind == "text":
-            col = spec[1]
-            rect = _draw_column(surface, 2, (H - col[0]) // 2, W - 4, col, line, gap, dark, True)
-        elif kind == "uri":
-            lines, label = spec[1], spec[2]
-            y = (H - (len(lines) + (1 if label else 0)) * line) // 2
-            if label:
-                surface.text("Go to", 2, y, dark)
-                y += line
-            for ln in lines:
-                surface.text(ln, 2, y, dark)
-                y += line
-            rect = (0, H, W, 0)
-        else:
-            rect = _draw_code_block(surface, spec, 2, 0, W - 4, H, line, gap, dark)
-        draw_countdown(surface, rect, seconds_left)
-        return rect
+        from deviceflow.codedraw import draw_page
+
+        return draw_page(self, surface, seconds_left, page)
 
 
 def draw_code_screen(surface, user_code, verification_uri, verification_uri_complete=None,
@@ -206,156 +179,3 @@ def draw_code_screen(surface, user_code, verification_uri, verification_uri_comp
     cs = CodeScreen(surface.width, surface.height, user_code, verification_uri,
                     verification_uri_complete, qr)
     return cs.draw(surface, seconds_left, page)
-
-
-def _draw_code_block(surface, spec, x, y, w, h, line, gap, dark):
-    """A ("code", fit, label, countdown) block centred in the box; its countdown rectangle."""
-    _, fit, label, countdown = spec
-    lines, k = fit
-    total = (line + gap if label else 0) + code_height(fit) + (gap + line if countdown else 0)
-    y += max(0, (h - total) // 2)
-    if label:
-        surface.text("Enter code", x + (w - 80) // 2 if w >= 80 else x, y, dark)
-        y += line + gap
-    _draw_code_lines(surface, lines, k, x, y, w, dark)
-    y += code_height(fit)
-    if countdown:
-        return (x, y + gap, w, line)
-    return (0, surface.height, surface.width, 0)
-
-
-def _draw_qr_page(surface, qr, code, line, gap, light, dark):
-    """The QR as big as it fits with its quiet zone; the code beside or under it when there is
-    room (so it can be compared with the phone's), and the countdown."""
-    W = surface.width
-    H = surface.height
-    modules = qr.size + 8
-    s = min(W, H) // modules
-    q = modules * s
-    if W > H:
-        qx, qy = 0, (H - q) // 2
-        bx, by, bw, bh = q + gap, 0, W - q - gap, H
-    else:
-        qx, qy = (W - q) // 2, 0
-        bx, by, bw, bh = 2, q + gap, W - 4, H - q - gap
-    _draw_qr(surface, qr, qx, qy, s, light, dark)
-    for countdown in (True, False):
-        budget = bh - (gap + line if countdown else 0)
-        fit = code_fit(code, bw, budget) if budget > 0 and bw >= 8 else None
-        if fit is not None:
-            return _draw_code_block(surface, ("code", fit, False, countdown), bx, by, bw, bh, line, gap, dark)
-    if bw >= 40 and bh >= line:
-        return (bx, by + (bh - line) // 2, bw, line)
-    return (0, H, W, 0)
-
-
-def _draw_both(surface, qr, plan, line, gap, light, dark):
-    """The QR and the text on one page (_plan)."""
-    W = surface.width
-    H = surface.height
-    s, under, col = plan
-    q = (qr.size + 8) * s
-    col_h = col[0]
-    if W > H:
-        cd_h = (2 * line if H - q >= 2 * line + gap else line) if under else 0
-        block = q + (gap + cd_h if under else 0)
-        qx, qy = 0, (H - block) // 2
-        cx, cw = q + gap, W - q - gap
-        cy = (H - col_h) // 2
-    else:
-        qx, qy = (W - q) // 2, (H - q - gap - col_h) // 2
-        cx, cw = 2, W - 4
-        cy = qy + q + gap
-    _draw_qr(surface, qr, qx, qy, s, light, dark)
-    rect = _draw_column(surface, cx, cy, cw, col, line, gap, dark, not under)
-    if under:
-        inset = 4 * s if q - 4 * s >= 5 * 8 else 0
-        rect = (qx + inset, qy + q + gap, q - inset, cd_h)
-    return rect
-
-
-def _draw_qr(surface, qr, x, y, s, light, dark):
-    n = qr.size
-    surface.fill_rect(x, y, (n + 8) * s, (n + 8) * s, light)
-    x += 4 * s
-    y += 4 * s
-    get = qr.get
-    fill = surface.fill_rect
-    for my in range(n):
-        mx = 0
-        while mx < n:
-            if get(mx, my):
-                start = mx
-                mx += 1
-                while mx < n and get(mx, my):
-                    mx += 1
-                fill(x + start * s, y + my * s, (mx - start) * s, s, dark)
-            else:
-                mx += 1
-
-
-def _draw_column(surface, x, y, w, col, line, gap, dark, countdown):
-    _, labels, uri_lines, fit = col
-    if labels:
-        surface.text("Go to", x, y, dark)
-        y += line
-    for ln in uri_lines:
-        surface.text(ln, x, y, dark)
-        y += line
-    y += gap
-    if labels:
-        surface.text("Enter code", x, y, dark)
-        y += line
-    lines, k = fit
-    _draw_code_lines(surface, lines, k, x, y, w, dark)
-    y += code_height(fit) + (k or 1)
-    if countdown:
-        return (x, y - (k or 1) + gap, w, line)
-    return None
-
-
-def _draw_code_lines(surface, lines, k, x, y, w, dark):
-    for ln in lines:
-        if k:
-            font.draw(surface, ln, x + (w - font.text_width(ln, k)) // 2, y, k, dark)
-            y += 8 * k
-        else:
-            surface.text(ln, x + (w - 8 * len(ln)) // 2, y, dark)
-            y += 9
-
-
-def _zones(rect):
-    """(countdown zone, indicator zone) inside the countdown rectangle."""
-    x, y, w, h = rect
-    if h >= 16:
-        half = h // 2
-        return (x, y, w, half), (x, y + half, w, h - half)
-    iw = _IND_W if w >= 6 * 8 + _IND_W else 0
-    return (x, y, w - iw, h), (x + w - iw, y, iw, h)
-
-
-def draw_countdown(surface, rect, seconds_left):
-    """Repaint only the countdown part of rect with the time left."""
-    light, dark = palette(surface)
-    x, y, w, h = _zones(rect)[0]
-    if w < 8 or h < 8:
-        return
-    surface.fill_rect(x, y, w, h, light)
-    surface.text(countdown_text(seconds_left, w // 8), x, y, dark)
-
-
-def draw_poll_indicator(surface, rect, phase):
-    """A small waiting indicator (four dots, one big) in its part of rect."""
-    light, dark = palette(surface)
-    x, y, w, h = _zones(rect)[1]
-    if w < 8 or h < 4:
-        return
-    surface.fill_rect(x, y, w, h, light)
-    d = 3 if h >= 6 else 2
-    cy = y + (min(h, 8) - d) // 2
-    step = min(4, w // 4)
-    for i in range(4):
-        if i == phase % 4:
-            surface.fill_rect(x + i * step, cy, d, d, dark)
-        else:
-            surface.fill_rect(x + i * step + 1, cy + 1, 1, 1, dark)

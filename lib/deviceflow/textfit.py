@@ -199,3 +199,49 @@ def palette(surface):
             return 0xFFFF, 0x0000
         return 1, 0
     return light, dark
+
+
+# The countdown rectangle a code screen leaves (x, y, w, h) holds the countdown and a poll
+# indicator. They are redrawn every second while the code is shown, so they live here, in the
+# module the message screens keep loaded, and the code screen's own module can go once drawn.
+IND_W = 16  # width of the poll indicator when it shares the countdown's line
+
+
+def _zone(surface, rect, which, min_w, min_h):
+    """(light, dark, x, y, w, h) of the countdown (which=0) or indicator (1) zone of rect,
+    cleared; None when it is too small to draw in."""
+    x, y, w, h = rect
+    if h >= 16:
+        half = h // 2
+        z = ((x, y, w, half), (x, y + half, w, h - half))[which]
+    else:
+        iw = IND_W if w >= 6 * 8 + IND_W else 0
+        z = ((x, y, w - iw, h), (x + w - iw, y, iw, h))[which]
+    if z[2] < min_w or z[3] < min_h:
+        return None
+    light, dark = palette(surface)
+    surface.fill_rect(z[0], z[1], z[2], z[3], light)
+    return (light, dark) + z
+
+
+def draw_countdown(surface, rect, seconds_left):
+    """Repaint only the countdown part of rect with the time left."""
+    z = _zone(surface, rect, 0, 8, 8)
+    if z:
+        surface.text(countdown_text(seconds_left, z[4] // 8), z[2], z[3], z[1])
+
+
+def draw_poll_indicator(surface, rect, phase):
+    """A small waiting indicator (four dots, one big) in its part of rect."""
+    z = _zone(surface, rect, 1, 8, 4)
+    if not z:
+        return
+    dark, x, y, w, h = z[1:]
+    d = 3 if h >= 6 else 2
+    cy = y + (min(h, 8) - d) // 2
+    step = min(4, w // 4)
+    for i in range(4):
+        if i == phase % 4:
+            surface.fill_rect(x + i * step, cy, d, d, dark)
+        else:
+            surface.fill_rect(x + i * step + 1, cy + 1, 1, 1, dark)

@@ -238,7 +238,7 @@ def test_countdown_repaints_only_its_rectangle():
         s, rect = code_screen(cls)
         before = bytearray(s.grid)
         s.texts = []
-        codescreen.draw_countdown(s, rect, 59)
+        textfit.draw_countdown(s, rect, 59)
         rx, ry, rw, rh = rect
         for i in range(len(before)):
             if before[i] != s.grid[i]:
@@ -262,7 +262,7 @@ def test_poll_indicator_changes_with_phase_inside_the_rectangle():
         rx, ry, rw, rh = rect
         pictures = []
         for phase in range(4):
-            codescreen.draw_poll_indicator(s, rect, phase)
+            textfit.draw_poll_indicator(s, rect, phase)
             pictures.append(bytes(s.grid))
         assert len(set(pictures)) == 4, cls[0]
         assert s.outside == []
