@@ -4,8 +4,10 @@ import time
 
 import framebuf
 
+from deviceflow.drivers.dcspi import DcSpi
 
-class SpiEpaper(framebuf.FrameBuffer):
+
+class SpiEpaper(framebuf.FrameBuffer, DcSpi):
     depth = 1
     light = 1  # white paper
     dark = 0  # black ink
@@ -48,10 +50,5 @@ class SpiEpaper(framebuf.FrameBuffer):
     def command(self, cmd, data=None):
         self.wait_ready()
         self.cs.value(0)
-        self.dc.value(0)
-        self._one[0] = cmd
-        self.spi.write(self._one)
-        if data:
-            self.dc.value(1)
-            self.spi.write(data)
+        self._send(cmd, data)
         self.cs.value(1)

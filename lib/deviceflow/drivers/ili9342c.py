@@ -17,21 +17,14 @@ from deviceflow.drivers.tft import DcsTft
 
 _SWRESET = const(0x01)
 _SLPOUT = const(0x11)
-_INVOFF = const(0x20)
-_INVON = const(0x21)
 _DISPON = const(0x29)
-_MADCTL = const(0x36)
-_COLMOD = const(0x3A)
-_COLMOD_RGB565 = const(0x55)
 
 
 class ILI9342C(DcsTft):
     def __init__(self, spi, dc, width=320, height=240, cs=None, rst=None, backlight=None,
                  madctl=0x08, invert=False, rst_active_high=False, vendor_init=None):
-        self.madctl = madctl
-        self.invert = invert
-        DcsTft.__init__(self, spi, dc, width, height, cs=cs, rst=rst, backlight=backlight,
-                        rst_active_high=rst_active_high, vendor_init=vendor_init)
+        DcsTft.__init__(self, spi, dc, width, height, cs=cs, rst=rst, backlight=backlight, madctl=madctl,
+                        invert=invert, rst_active_high=rst_active_high, vendor_init=vendor_init)
 
     def init_sequence(self, vendor_init=None):
         vendor = ()
@@ -43,10 +36,5 @@ class ILI9342C(DcsTft):
                 runs.append((vendor_init[i], vendor_init[i + 2:i + 2 + n], 0))
                 i += 2 + n
             vendor = tuple(runs)
-        return ((_SWRESET, None, 120),) + vendor + (
-            (_SLPOUT, None, 120),
-            (_COLMOD, bytes((_COLMOD_RGB565,)), 0),
-            (_MADCTL, bytes((self.madctl,)), 0),
-            (_INVON if self.invert else _INVOFF, None, 0),
-            (_DISPON, None, 20),
-        )
+        return (((_SWRESET, None, 120),) + vendor + ((_SLPOUT, None, 120),) + self._pixel_setup(0)
+                + ((_DISPON, None, 20),))

@@ -14,29 +14,15 @@ from deviceflow.drivers.tft import DcsTft
 _SWRESET = const(0x01)
 _SLPOUT = const(0x11)
 _NORON = const(0x13)
-_INVOFF = const(0x20)
-_INVON = const(0x21)
 _DISPON = const(0x29)
-_MADCTL = const(0x36)
-_COLMOD = const(0x3A)
-_COLMOD_RGB565 = const(0x55)
 
 
 class ST7789(DcsTft):
     def __init__(self, spi, dc, width=135, height=240, cs=None, rst=None, backlight=None,
                  x_offset=52, y_offset=40, madctl=0x00, invert=True, rst_active_high=False):
-        self.madctl = madctl
-        self.invert = invert
-        DcsTft.__init__(self, spi, dc, width, height, cs=cs, rst=rst, backlight=backlight,
-                        x_offset=x_offset, y_offset=y_offset, rst_active_high=rst_active_high)
+        DcsTft.__init__(self, spi, dc, width, height, cs=cs, rst=rst, backlight=backlight, x_offset=x_offset,
+                        y_offset=y_offset, madctl=madctl, invert=invert, rst_active_high=rst_active_high)
 
     def init_sequence(self, vendor_init=None):
-        return (
-            (_SWRESET, None, 150),
-            (_SLPOUT, None, 10),
-            (_COLMOD, bytes((_COLMOD_RGB565,)), 10),
-            (_MADCTL, bytes((self.madctl,)), 0),
-            (_INVON if self.invert else _INVOFF, None, 0),
-            (_NORON, None, 10),
-            (_DISPON, None, 10),
-        )
+        return (((_SWRESET, None, 150), (_SLPOUT, None, 10)) + self._pixel_setup(10)
+                + ((_NORON, None, 10), (_DISPON, None, 10)))
