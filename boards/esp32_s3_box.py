@@ -17,7 +17,10 @@ HEAP_KIB = 2048  # GC heap grows into PSRAM: far more than any install path need
 
 
 def build(machine):
-    display = ST7789.on_pins(machine, 2, sck=SCLK, mosi=MOSI, dc=DC, cs=CS, rst=RST, backlight=BL,
-                             width=320, height=240, x_offset=0, y_offset=0, madctl=0xC8, invert=False)
+    spi = pins.spi(machine, 2, sck=SCLK, mosi=MOSI, baudrate=40000000)
+    display = ST7789(spi, pins.output(machine, DC), width=320, height=240,
+                     cs=pins.output(machine, CS, 1), rst=pins.output(machine, RST, 1),
+                     backlight=pins.output(machine, BL), x_offset=0, y_offset=0,
+                     madctl=0xC8, invert=False)
     return Board(name=NAME, display=display, display_class=DISPLAY_CLASS,
                  buttons={"new_code": pins.button(machine, BUTTON_BOOT)})

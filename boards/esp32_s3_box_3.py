@@ -33,7 +33,9 @@ VENDOR_INIT = (
 
 
 def build(machine):
-    display = ILI9342C.on_pins(machine, 2, sck=SCLK, mosi=MOSI, dc=DC, cs=CS, rst=RST, backlight=BL,
-                               madctl=0xC8, invert=False, rst_active_high=True, vendor_init=VENDOR_INIT)
+    spi = pins.spi(machine, 2, sck=SCLK, mosi=MOSI, baudrate=40000000)
+    display = ILI9342C(spi, pins.output(machine, DC), cs=pins.output(machine, CS, 1),
+                       rst=pins.output(machine, RST, 0), backlight=pins.output(machine, BL),
+                       madctl=0xC8, invert=False, rst_active_high=True, vendor_init=VENDOR_INIT)
     return Board(name=NAME, display=display, display_class=DISPLAY_CLASS,
                  buttons={"new_code": pins.button(machine, BUTTON_BOOT)})

@@ -17,8 +17,11 @@ HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of 
 
 
 def build(machine):
-    display = ST7789.on_pins(machine, 1, sck=SCLK, mosi=MOSI, dc=DC, cs=CS, rst=RST, backlight=BL,
-                             width=135, height=240, x_offset=52, y_offset=40, madctl=0x00, invert=True)
+    spi = pins.spi(machine, 1, sck=SCLK, mosi=MOSI, baudrate=40000000)
+    display = ST7789(spi, pins.output(machine, DC), width=135, height=240,
+                     cs=pins.output(machine, CS, 1), rst=pins.output(machine, RST, 1),
+                     backlight=pins.output(machine, BL), x_offset=52, y_offset=40,
+                     madctl=0x00, invert=True)
     return Board(name=NAME, display=display, display_class=DISPLAY_CLASS,
                  buttons={"new_code": pins.button(machine, BUTTON_NEW_CODE),
                           "sign_out": pins.button(machine, BUTTON_SIGN_OUT, pull_up=False)})

@@ -20,8 +20,10 @@ HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of 
 
 
 def build(machine):
-    display = ILI9342C.on_pins(machine, 2, sck=SCLK, mosi=MOSI, dc=DC, cs=CS, rst=RST, backlight=BL,
-                               madctl=0x08, invert=INVERT)
+    spi = pins.spi(machine, 2, sck=SCLK, mosi=MOSI, baudrate=40000000)
+    display = ILI9342C(spi, pins.output(machine, DC), cs=pins.output(machine, CS, 1),
+                       rst=pins.output(machine, RST, 1), backlight=pins.output(machine, BL),
+                       madctl=0x08, invert=INVERT)
     return Board(name=NAME, display=display, display_class=DISPLAY_CLASS,
                  buttons={"new_code": pins.button(machine, BUTTON_A, pull_up=False),
                           "sign_out": pins.button(machine, BUTTON_C, pull_up=False)})

@@ -4,10 +4,8 @@ import time
 
 import framebuf
 
-from deviceflow.drivers.dcspi import DcSpi
 
-
-class SpiEpaper(framebuf.FrameBuffer, DcSpi):
+class SpiEpaper(framebuf.FrameBuffer):
     depth = 1
     light = 1  # white paper
     dark = 0  # black ink
@@ -50,5 +48,10 @@ class SpiEpaper(framebuf.FrameBuffer, DcSpi):
     def command(self, cmd, data=None):
         self.wait_ready()
         self.cs.value(0)
-        self._send(cmd, data)
+        self.dc.value(0)
+        self._one[0] = cmd
+        self.spi.write(self._one)
+        if data:
+            self.dc.value(1)
+            self.spi.write(data)
         self.cs.value(1)

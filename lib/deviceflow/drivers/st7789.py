@@ -7,22 +7,25 @@
 # ST7789_Rotation.h uses for 135x240 panels (rotation 0: colstart 52, rowstart 40),
 # the setup LilyGo ships for the T-Display. The T-Display's IPS panel needs
 # display inversion on (INVON), or white shows as black.
-from micropython import const
-
 from deviceflow.drivers.tft import DcsTft
-
-_SWRESET = const(0x01)
-_SLPOUT = const(0x11)
-_NORON = const(0x13)
-_DISPON = const(0x29)
 
 
 class ST7789(DcsTft):
     def __init__(self, spi, dc, width=135, height=240, cs=None, rst=None, backlight=None,
                  x_offset=52, y_offset=40, madctl=0x00, invert=True, rst_active_high=False):
-        DcsTft.__init__(self, spi, dc, width, height, cs=cs, rst=rst, backlight=backlight, x_offset=x_offset,
-                        y_offset=y_offset, madctl=madctl, invert=invert, rst_active_high=rst_active_high)
+        self.madctl = madctl
+        self.invert = invert
+        DcsTft.__init__(self, spi, dc, width, height, cs=cs, rst=rst, backlight=backlight,
+                        x_offset=x_offset, y_offset=y_offset, rst_active_high=rst_active_high)
 
     def init_sequence(self, vendor_init=None):
-        return (((_SWRESET, None, 150), (_SLPOUT, None, 10)) + self._pixel_setup(10)
-                + ((_NORON, None, 10), (_DISPON, None, 10)))
+        # MIPI DCS commands (tft.py), each with its parameters and the wait after it in ms.
+        return (
+            (0x01, None, 150),  # SWRESET
+            (0x11, None, 10),  # SLPOUT: sleep out
+            (0x3A, bytes((0x55,)), 10),  # COLMOD: 16-bit RGB565 pixels
+            (0x36, bytes((self.madctl,)), 0),  # MADCTL
+            (0x21 if self.invert else 0x20, None, 0),  # INVON / INVOFF
+            (0x13, None, 10),  # NORON: normal display mode
+            (0x29, None, 10),  # DISPON
+        )

@@ -11,28 +11,20 @@ import time
 
 import framebuf
 
-from deviceflow.drivers.dcspi import DcSpi
-
-_INVOFF = const(0x20)
-_INVON = const(0x21)
 _CASET = const(0x2A)
 _RASET = const(0x2B)
 _RAMWR = const(0x2C)
-_MADCTL = const(0x36)
-_COLMOD = const(0x3A)
 
 _CHUNK_PIXELS = const(128)  # colour buffer: 256 bytes, allocated once per display
 
 
-class DcsTft(DcSpi):
+class DcsTft:
     depth = 16
     light = 0xFFFF  # white: background and QR quiet zone
     dark = 0x0000  # black: QR modules and text
 
     def __init__(self, spi, dc, width, height, cs=None, rst=None, backlight=None,
-                 x_offset=0, y_offset=0, madctl=0, invert=False, rst_active_high=False, vendor_init=None):
-        self.madctl = madctl  # memory access control: mirroring, row/column swap, BGR
-        self.invert = invert  # IPS panels want inversion on
+                 x_offset=0, y_offset=0, rst_active_high=False, vendor_init=None):
         self.spi = spi
         self.dc = dc
         self.cs = cs
@@ -74,22 +66,6 @@ class DcsTft(DcSpi):
         vendor_init: the panel maker's register settings, for drivers that take them."""
         raise NotImplementedError
 
-    def _pixel_setup(self, colmod_ms):
-        """16-bit RGB565 pixels, MADCTL, inversion: the steps of init_sequence every panel shares."""
-        return ((_COLMOD, b"\x55", colmod_ms), (_MADCTL, bytes((self.madctl,)), 0),
-                (_INVON if self.invert else _INVOFF, None, 0))
-
-    @classmethod
-    def on_pins(cls, machine, bus, sck, mosi, dc, cs, rst, backlight, **kw):
-        """The driver as our boards wire it: SPI `bus` at 40 MHz, CS idle high, RST released
-        (low where the panel resets while it is high), backlight off until set-up ends."""
-        from deviceflow.drivers import pins
-
-        spi = pins.spi(machine, bus, sck=sck, mosi=mosi, baudrate=40000000)
-        return cls(spi, pins.output(machine, dc), cs=pins.output(machine, cs, 1),
-                   rst=pins.output(machine, rst, 0 if kw.get("rst_active_high") else 1),
-                   backlight=pins.output(machine, backlight), **kw)
-
     # --- bus --------------------------------------------------------------
     def command(self, cmd, data=None):
         cs = self.cs
@@ -98,6 +74,15 @@ class DcsTft(DcSpi):
         self._send(cmd, data)
         if cs is not None:
             cs.value(1)
+
+    def _send(self, cmd, data=None):
+        # D/C low for the command byte, high for its parameters; CS is the caller's.
+        self.dc.value(0)
+        self._one[0] = cmd
+        self.spi.write(self._one)
+        if data:
+            self.dc.value(1)
+            self.spi.write(data)
 
     def _begin_window(self, x0, y0, x1, y1):
         """Select the chip, set the address window, start RAMWR; pixel bytes follow
