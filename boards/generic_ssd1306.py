@@ -5,6 +5,7 @@
 #   "new code" button: the dev board's BOOT button (GPIO 0), nothing to wire
 #   "sign out" button (optional): a push button from GPIO 14 to GND
 # The SSD1306 driver is micropython-lib's (`mpremote mip install ssd1306`).
+# generic_ssd1306_128x32.py builds on this file for the 128x32 module.
 from deviceflow.board import Board
 from deviceflow.drivers import pins
 
@@ -19,11 +20,11 @@ PSRAM = False
 HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of RAM is Wi-Fi's and TLS's
 
 
-def build(machine):
+def build(machine, name=NAME, display_class=DISPLAY_CLASS, height=64):
     import ssd1306
 
     i2c = pins.i2c(machine, 0, sda=SDA, scl=SCL)
-    display = pins.mono_oled(ssd1306.SSD1306_I2C(128, 64, i2c, addr=I2C_ADDR))
-    return Board(name=NAME, display=display, display_class=DISPLAY_CLASS,
+    display = pins.mono_oled(ssd1306.SSD1306_I2C(128, height, i2c, addr=I2C_ADDR))
+    return Board(name=name, display=display, display_class=display_class,
                  buttons={"new_code": pins.button(machine, BUTTON_NEW_CODE),
                           "sign_out": pins.button(machine, BUTTON_SIGN_OUT)})

@@ -1,31 +1,18 @@
 # Any ESP32 dev board + a 128x32 SSD1306 I2C OLED module (0.91", address 0x3C).
 #
-# Wiring as for the 128x64 module (generic_ssd1306.py; change the constants if yours differs):
-#   OLED VCC -> 3V3, GND -> GND, SDA -> GPIO 21, SCL -> GPIO 22
-#   "new code" button: the dev board's BOOT button (GPIO 0), nothing to wire
-#   "sign out" button (optional): a push button from GPIO 14 to GND
+# The same as the 128x64 module but for the panel's height: wiring, buttons and build come
+# from generic_ssd1306.py (change the constants there if yours differs).
 # 32 rows hold no QR code of a sign-in URL (a version 1 symbol with its quiet zone is the
 # largest that fits): the code screen shows the URL and the code on pages in turn.
 # The SSD1306 driver is micropython-lib's (`mpremote mip install ssd1306`).
-from deviceflow.board import Board
-from deviceflow.drivers import pins
+import generic_ssd1306
 
 NAME = "ESP32 + SSD1306 128x32 OLED (I2C)"
 DISPLAY_CLASS = "oled_128x32"
-SDA, SCL = 21, 22
-I2C_ADDR = 0x3C
-BUTTON_NEW_CODE = 0
-BUTTON_SIGN_OUT = 14
 NEEDS = ("ssd1306",)
 PSRAM = False
 HEAP_KIB = 109  # GC heap after its one planned growth (111,936 B); the rest of RAM is Wi-Fi's and TLS's
 
 
 def build(machine):
-    import ssd1306
-
-    i2c = pins.i2c(machine, 0, sda=SDA, scl=SCL)
-    display = pins.mono_oled(ssd1306.SSD1306_I2C(128, 32, i2c, addr=I2C_ADDR))
-    return Board(name=NAME, display=display, display_class=DISPLAY_CLASS,
-                 buttons={"new_code": pins.button(machine, BUTTON_NEW_CODE),
-                          "sign_out": pins.button(machine, BUTTON_SIGN_OUT)})
+    return generic_ssd1306.build(machine, NAME, DISPLAY_CLASS, height=32)

@@ -73,6 +73,26 @@ def test_make_deploy_dry_run_goes_through_the_makefile(tmp_path):
                                                     str(tmp_path / "roots.pem"), "hmac")
 
 
+def test_a_variant_board_file_gets_the_board_file_it_builds_on(tmp_path):
+    # A variant board file imports its base board's: the deploy copies the base first, and the
+    # board modules it copies are exactly those the variant loads when the app imports it.
+    for board, base in (("generic_ssd1306_128x32", "generic_ssd1306"), ("heltec_wifi_kit_32_v3", "heltec_wifi_kit_32")):
+        cfg = _config(tmp_path, board)
+        p = deploy("--board", board, "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+        assert p.returncode == 0, p.stderr
+        want = _expected(board, "/dev/ttyUSB0", cfg, str(tmp_path / "roots.pem"), "hmac ssd1306")
+        want.insert(6, ".venv/bin/mpremote connect /dev/ttyUSB0 fs cp build/mpy/lib/%s.mpy :/lib/%s.mpy" % (base, base))
+        assert p.stdout.splitlines() == want
+        copied = [c[-1][len(":/lib/"):-len(".mpy")] for c in map(shlex.split, p.stdout.splitlines())
+                  if c[3:5] == ["fs", "cp"] and len(c) == 7 and c[-1].startswith(":/lib/") and c[-1].endswith(".mpy")]
+        code = "import sys\nimport %s\nprint(' '.join(sorted(k for k in sys.modules if k in %r)))" % (board, BOARDS + [
+            "generic_ssd1306_128x32"])
+        r = subprocess.run([os.path.join(ROOT, ".venv", "bin", "micropython"), "-c", code], cwd=ROOT,
+                           env=dict(os.environ, MICROPYPATH="lib:firmware:boards"), capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert sorted(copied) == r.stdout.split() == sorted([base, board])
+
+
 def test_every_local_file_the_commands_copy_exists_after_the_build(tmp_path):
     cfg = _config(tmp_path, "lilygo_t5_213")
     p = deploy("--board", "lilygo_t5_213", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")

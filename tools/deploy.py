@@ -8,10 +8,10 @@ app by writing the safe-boot marker /safeboot and resetting the board (the app's
 watchdog cannot be stopped, and survives Ctrl-C and soft reset; a hard reset clears
 it, and with the marker present main.py starts neither the app nor the watchdog:
 firmware/safeboot.py); makes /lib, copies the config to /config.json, the CA bundle
-named by the config's ca_file, the board file, the compiled library and app,
-/main.py; installs the micropython-lib packages the board needs (hmac always,
-ssd1306 for SSD1306 boards) with `mpremote mip install` (the host needs internet
-for that); deletes the marker and resets the board into the app.
+named by the config's ca_file, the board file (and the base board file a variant
+imports), the compiled library and app, /main.py; installs the micropython-lib
+packages the board needs (hmac always, ssd1306 for SSD1306 boards) with `mpremote mip
+install` (the host needs internet for that); deletes the marker and resets the board into the app.
 --dry-run prints the exact commands, one per line, and runs none.
 
 Before copying, it warns when the .mpy install will not fit the board's heap: the
@@ -51,6 +51,19 @@ def repo_path(p, root=ROOT):
 def boards(root=ROOT):
     return sorted(n[:-3] for n in os.listdir(os.path.join(root, "boards"))
                   if n.endswith(".py") and n != "unix.py")
+
+
+def board_files(board, root=ROOT):
+    """The board's module and the board modules it builds on (a variant board file imports its
+    base board's), bases first: a deploy copies them all."""
+    names = boards(root)
+    files = []
+    with open(os.path.join(root, "boards", board + ".py")) as f:
+        for line in f:
+            words = line.split()
+            if len(words) > 1 and words[0] in ("import", "from") and words[1] in names:
+                files += [b for b in board_files(words[1], root) if b not in files]
+    return files + [board]
 
 
 def board_needs(board, root=ROOT):
@@ -166,7 +179,8 @@ def commands(board, port, config_path, arch="xtensawin", root=ROOT):
             cmds.append(mp + ["exec", 'import os; [os.mkdir(d) for d in %s if d.rsplit("/", 1)[1] '
                               'not in os.listdir(d.rsplit("/", 1)[0] or "/")]' % json.dumps(_parents(folder))])
         cmds.append(mp + ["fs", "cp", ca[0], ":" + ca[1]])
-    cmds.append(mp + ["fs", "cp", "%s/lib/%s.mpy" % (OUT, board), ":/lib/%s.mpy" % board])
+    for name in board_files(board, root):
+        cmds.append(mp + ["fs", "cp", "%s/lib/%s.mpy" % (OUT, name), ":/lib/%s.mpy" % name])
     cmds.append(mp + ["fs", "cp", "-r", OUT + "/lib/deviceflow", ":/lib"])
     cmds.append(mp + ["fs", "cp"] + app_modules + [":/lib/"])
     cmds.append(mp + ["fs", "cp", OUT + "/main.py", ":/main.py"])

@@ -11,18 +11,7 @@
 # MADCTL bits: 0x80 MY (rows bottom-up), 0x40 MX (columns right-left),
 # 0x20 MV (swap rows/columns), 0x08 BGR subpixel order. M5Stack Core uses BGR
 # (0x08); the S3-Box-3 panel is mounted mirrored in both axes (0xC8).
-from micropython import const
-
 from deviceflow.drivers.tft import DcsTft
-
-_SWRESET = const(0x01)
-_SLPOUT = const(0x11)
-_INVOFF = const(0x20)
-_INVON = const(0x21)
-_DISPON = const(0x29)
-_MADCTL = const(0x36)
-_COLMOD = const(0x3A)
-_COLMOD_RGB565 = const(0x55)
 
 
 class ILI9342C(DcsTft):
@@ -43,10 +32,11 @@ class ILI9342C(DcsTft):
                 runs.append((vendor_init[i], vendor_init[i + 2:i + 2 + n], 0))
                 i += 2 + n
             vendor = tuple(runs)
-        return ((_SWRESET, None, 120),) + vendor + (
-            (_SLPOUT, None, 120),
-            (_COLMOD, bytes((_COLMOD_RGB565,)), 0),
-            (_MADCTL, bytes((self.madctl,)), 0),
-            (_INVON if self.invert else _INVOFF, None, 0),
-            (_DISPON, None, 20),
+        # MIPI DCS commands (tft.py), each with its parameters and the wait after it in ms.
+        return ((0x01, None, 120),) + vendor + (  # SWRESET, then the vendor's settings
+            (0x11, None, 120),  # SLPOUT: sleep out
+            (0x3A, bytes((0x55,)), 0),  # COLMOD: 16-bit RGB565 pixels
+            (0x36, bytes((self.madctl,)), 0),  # MADCTL
+            (0x21 if self.invert else 0x20, None, 0),  # INVON / INVOFF
+            (0x29, None, 20),  # DISPON
         )

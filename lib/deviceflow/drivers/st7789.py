@@ -7,19 +7,7 @@
 # ST7789_Rotation.h uses for 135x240 panels (rotation 0: colstart 52, rowstart 40),
 # the setup LilyGo ships for the T-Display. The T-Display's IPS panel needs
 # display inversion on (INVON), or white shows as black.
-from micropython import const
-
 from deviceflow.drivers.tft import DcsTft
-
-_SWRESET = const(0x01)
-_SLPOUT = const(0x11)
-_NORON = const(0x13)
-_INVOFF = const(0x20)
-_INVON = const(0x21)
-_DISPON = const(0x29)
-_MADCTL = const(0x36)
-_COLMOD = const(0x3A)
-_COLMOD_RGB565 = const(0x55)
 
 
 class ST7789(DcsTft):
@@ -31,12 +19,13 @@ class ST7789(DcsTft):
                         x_offset=x_offset, y_offset=y_offset, rst_active_high=rst_active_high)
 
     def init_sequence(self, vendor_init=None):
+        # MIPI DCS commands (tft.py), each with its parameters and the wait after it in ms.
         return (
-            (_SWRESET, None, 150),
-            (_SLPOUT, None, 10),
-            (_COLMOD, bytes((_COLMOD_RGB565,)), 10),
-            (_MADCTL, bytes((self.madctl,)), 0),
-            (_INVON if self.invert else _INVOFF, None, 0),
-            (_NORON, None, 10),
-            (_DISPON, None, 10),
+            (0x01, None, 150),  # SWRESET
+            (0x11, None, 10),  # SLPOUT: sleep out
+            (0x3A, bytes((0x55,)), 10),  # COLMOD: 16-bit RGB565 pixels
+            (0x36, bytes((self.madctl,)), 0),  # MADCTL
+            (0x21 if self.invert else 0x20, None, 0),  # INVON / INVOFF
+            (0x13, None, 10),  # NORON: normal display mode
+            (0x29, None, 10),  # DISPON
         )
