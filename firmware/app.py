@@ -17,7 +17,7 @@ import gc
 from deviceflow.actions import backoff_ms
 from deviceflow.errors import DeviceFlowError, TLSError, TransportError
 from deviceflow.phase import drop
-from session import Session
+from deviceflow.session import Session
 from endpoints import Endpoints
 
 STATES = {
@@ -31,22 +31,21 @@ MAX_BACKOFF_MS = 300000
 
 
 class App:
-    def __init__(self, cfg, clock, transport, store, screen, log, rand, platform,
-                 once=False, demo=False):
+    def __init__(self, cfg, clock, transport, store, screen, log, rand, platform, on_milestone=None):
         self.cfg = cfg
         self.clock = clock
         self.http = transport
-        self.store = store
         self.screen = screen
         self.log = log
         self.rand = rand
         self.platform = platform
-        self.once = once
-        self.demo = demo
+        # on_milestone(app, name): a run mode's hook (firmware/start.py: --once, --demo), told of
+        # "trouble", "flow_failed", "api_ok" and "signed_out"; it may set exit_code or refresh_now().
+        self.on_milestone = on_milestone
         # A sensor's wakes are already spread by its sleeps, and waiting awake for a spread
         # refresh point costs battery: it refreshes at once when the token is due.
         spread = 0 if cfg.get("mode") == "sensor" else cfg.get("refresh_spread_s", 0)
-        self.session = Session(clock, rand, cfg["refresh_margin_s"], cfg["refresh_window_s"], spread)
+        self.session = Session(clock, rand, cfg["refresh_margin_s"], cfg["refresh_window_s"], spread, store)
         self.endpoints = Endpoints(cfg, transport, log, store)
         self.state = "start"
         self.wake_at = clock.ticks_ms()
@@ -138,15 +137,25 @@ class App:
     def halted(self, now):
         self.goto("halted", 3600 * 1000)  # only a button press moves on
 
+    def milestone(self, name):
+        if self.on_milestone is not None:
+            self.on_milestone(self, name)
+
+    def refresh_now(self):
+        """Refresh the tokens at once, then call the API (a run mode's request: --demo)."""
+        self.grant = None
+        self.api_retry_after_refresh = True
+        self.goto("refresh")
+
     # ---- what every phase shares ------------------------------------------
     def trouble(self, now, kind, err, retry_after=None):
         """A failed exchange: say so, back off (doubling, capped, full jitter, never sooner than
-        Retry-After), then retry the same state. With --once, give up instead."""
+        Retry-After), then retry the same state (unless a run mode ends the run here)."""
         self.log.error(err.reason, detail=err.detail, state=self.state)
         if not self.screen.code_shown:
             self.screen.message(kind, err.detail or err.reason)
-        if self.once:
-            self.exit_code = 4
+        self.milestone("trouble")
+        if self.exit_code is not None:
             return
         delay = backoff_ms(2000, self.failures, MAX_BACKOFF_MS, self.rand, retry_after)
         self.failures += 1
@@ -200,7 +209,7 @@ class App:
         # access token is used anywhere. When the write fails (flash full, I/O error), the new
         # tokens are used from RAM all the same and only the write is retried (persist): the
         # grant is spent, and the refresh token still on flash may be revoked for reuse.
-        from session import make_record
+        from deviceflow.session import make_record
 
         record = make_record(tokens, self.clock.time(), claims, self.session.record, self.endpoints.binding())
         self.persist(record, now)
@@ -211,7 +220,7 @@ class App:
         from deviceflow.errors import StoreError
 
         try:
-            self.store.save(record)
+            self.session.write(record)
         except StoreError as e:
             if e.reason in ("too_large", "bad_record"):  # the record, not the flash: no retry helps
                 self.unsaved = None
@@ -230,8 +239,7 @@ class App:
 
     def forget_tokens(self, now):
         self.unsaved = None  # a pending write must not bring a signed-out record back
-        self.store.clear()
-        self.session.adopt(None, False, now)
+        self.session.forget(now)
 
     def summary(self):
         return {"api_calls": self.api_calls, "refreshes": self.refreshes, "state": self.state}

@@ -42,22 +42,14 @@ def clock(app, now):
 
 
 def load(app, now):
-    record = app.store.load()
-    if record is None and app.store.last_error:
-        app.log.error("store_" + app.store.last_error, detail="stored sign-in unreadable; signing in again")
-        app.store.clear()
-    if record is not None:
-        from session import foreign
-
-        why = foreign(record, app.endpoints.binding())
-        if why:
-            # Another tenant's, client's or grant's sign-in (a re-provisioned device): its
-            # tokens must never be sent, not even to their own provider.
-            app.log.event("state_discarded", what="tokens", reason=why)
-            app.store.clear()
-            record = None
-    app.session.adopt(record, False, now)
-    app.log.event("tokens_loaded" if record else "no_tokens")
+    why = app.session.load(now, app.endpoints.binding())
+    if why and why[0] == "store":
+        app.log.error("store_" + why[1], detail="stored sign-in unreadable; signing in again")
+    elif why:
+        # Another tenant's, client's or grant's sign-in (a re-provisioned device): its
+        # tokens must never be sent, not even to their own provider.
+        app.log.event("state_discarded", what="tokens", reason=why[1])
+    app.log.event("tokens_loaded" if app.session.record else "no_tokens")
     app.goto("endpoints")
 
 

@@ -9,7 +9,7 @@
 # Import by phase (deviceflow/phase.py): working the endpoints out (firmware/resolver.py, with
 # the profile and discovery code) happens at boot only; this keeps the result as plain data.
 # The caches are opened when used. The signing keys are firmware/keys.py's.
-from deviceflow.errors import ReplyError, StoreError, TransportError
+from deviceflow.errors import StoreError
 from deviceflow.phase import drop
 
 

@@ -106,7 +106,7 @@ def binding(ep):
     rec = _resolved_record(ep)
     if rec is not None:
         return rec["binding"]
-    from session import binding as of
+    from deviceflow.session import binding as of
 
     bound = of(ep.cfg)
     drop("deviceflow.providers")

@@ -53,15 +53,8 @@ def _after_api(app, now):
         app.exit_code = 0
         app.platform.deep_sleep(app.cfg["sleep_s"])
         return
-    if app.once:
-        app.exit_code = 0
-        return
-    if app.demo and app.refreshes == 0 and app.session.refresh_token():
-        _start_refresh(app, now)  # show a refresh, then one more API call, then exit
-        app.api_retry_after_refresh = True
-        return
-    if app.demo and app.refreshes:
-        app.exit_code = 0
+    app.milestone("api_ok")  # a run mode (--once, --demo) may end the run or refresh here
+    if app.exit_code is not None or app.state != "api":
         return
     from deviceflow.clock import span  # an interval of days must not overflow a tick sum
 
@@ -123,7 +116,7 @@ def _refresh_action(app, now, action):
         app.refreshes += 1
         app.log.event("refreshed", rotated=1 if action.rotated else 0)
         app.screen.message("success", app.session.record.get("name"))
-        if app.api_retry_after_refresh or app.demo:
+        if app.api_retry_after_refresh:
             app.goto("api")
         else:
             app.goto("idle")
@@ -144,10 +137,9 @@ def sign_out(app, now):
     rt = app.session.refresh_token()
     url = app.endpoints.get("revocation_endpoint")
     if rt and url:
-        from deviceflow.form import urlencode
+        from deviceflow.form import revocation_form
 
-        body = urlencode([("token", rt), ("token_type_hint", "refresh_token"),
-                          ("client_id", app.cfg["client_id"])])
+        body = revocation_form(rt, app.cfg["client_id"])
         try:
             resp = app.exchange("POST", url, {"Content-Type": "application/x-www-form-urlencoded"}, body)
             app.log.event("revoked", status=resp.status)
@@ -156,6 +148,5 @@ def sign_out(app, now):
     app.forget_tokens(now)
     app.log.event("signed_out")
     app.screen.message("signed_out")
-    if app.once:
-        app.exit_code = 0
+    app.milestone("signed_out")
     app.goto("halted")

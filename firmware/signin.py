@@ -95,6 +95,5 @@ def _flow_failed(app, action):
     app.screen.end_code()
     app.log.error(action.reason, detail=action.description)
     app.screen.message(_SCREEN_FOR_REASON.get(action.reason, "provider"), action.description)
-    if app.once:
-        app.exit_code = 3
+    app.milestone("flow_failed")
     app.goto("halted")

@@ -27,6 +27,27 @@ def run(argv):
     return loop(*built)
 
 
+def run_mode(once, demo):
+    """The app's on_milestone hook for --once / --demo (None: run for ever, as a device does)."""
+    if once:
+        return _once
+    return _demo if demo else None
+
+
+def _once(app, milestone):
+    # The first API call or a sign-out ends the run well; a failed exchange (4) or a
+    # sign-in that failed for good (3) ends it at once, with no retry.
+    app.exit_code = {"trouble": 4, "flow_failed": 3}.get(milestone, 0)
+
+
+def _demo(app, milestone):
+    # Sign in, call the API, refresh (shown in the log), call it again, exit 0.
+    if milestone == "api_ok" and app.refreshes == 0 and app.session.refresh_token():
+        app.refresh_now()
+    elif milestone == "api_ok" and app.refreshes:
+        app.exit_code = 0
+
+
 def loop(app, watcher, platform, clock, transport, log):
     """Step the app, pass on the buttons, feed the watchdog; until the app has an exit code."""
     while app.exit_code is None:

@@ -139,7 +139,7 @@ def build(argv):
         return platform.halt(5)
     del TokenStore, load_or_create_key
     drop("deviceflow.store", "deviceflow.hmac_sha256")
-    from flashstore import FlashStore
+    from deviceflow.flashstore import FlashStore
 
     store = FlashStore(state + "/tokens.json", key)
     from app import App
@@ -147,8 +147,10 @@ def build(argv):
     from rng import Rng
 
     seed = cfg["seed"] if cfg["seed"] is not None else platform.random_seed()
+    from start import run_mode
+
     app = App(cfg, clock, transport, store, display, log, Rng(seed), platform,
-              once=opts["once"], demo=opts["demo"])
+              run_mode(opts["once"], opts["demo"]))
     del store, key
     watcher = ButtonWatcher(board.buttons, clock)
     return app, watcher, platform, clock, transport, log

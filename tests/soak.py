@@ -18,7 +18,7 @@ from deviceflow.clock import SystemClock
 from deviceflow.http import Transport
 from deviceflow.refresh import RefreshGrant
 from deviceflow.store import TokenStore, load_or_create_key
-from session import make_record
+from deviceflow.session import make_record
 
 
 def tcp_fast(http):

@@ -627,7 +627,7 @@ EXAMPLES["spans"] = 600
 def test_session_spans_of_any_length(start, expires_in, wall_shift, fresh, steps, r):
     if os.path.join(ROOT, "firmware") not in sys.path:
         sys.path.insert(0, os.path.join(ROOT, "firmware"))
-    from session import Session, make_record
+    from deviceflow.session import Session, make_record
 
     t0 = 1800000000
     clock = ManualClock(start=start, wall=t0 + (0 if fresh else wall_shift))

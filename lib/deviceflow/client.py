@@ -9,17 +9,17 @@
 # one HTTP exchange and returns the ms until it wants to run again (a hand-written loop);
 # token_async() awaits between steps (asyncio). Tokens are kept in state_dir/tokens.json
 # (deviceflow.store: atomic, HMAC-tagged) and bound to issuer, client, audience and scope; a
-# rotated refresh token is on flash before the new access token is handed out. Events go to
+# rotated refresh token is on flash before the new access token is handed out. The record, its
+# store and its expiry are deviceflow.session's, as in the firmware's app. Events go to
 # on_event(name, **fields): code, signed_in, refreshed, revoked, signed_out, error (reason,
 # detail); never a token or device code. Engines are imported when used and dropped after
 # (deviceflow/phase.py), so a wake with a valid token loads neither the flow nor the JWT code.
-from deviceflow.clock import Deadline
 from deviceflow.errors import ConfigError, DeviceFlowError, StoreError, TokenError, TransportError
 from deviceflow.phase import drop
+from deviceflow.session import Session, binding, make_record
 
 ENDPOINT_KEYS = ("device_authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
                  "revocation_endpoint")
-RECORD_VERSION = 1  # the record's shape, as the app writes it: v, bound, tokens, expires_at, name, sub
 MAX_BACKOFF_MS = 300000
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _STORE_CODE = ("deviceflow.store", "deviceflow.hmac_sha256")  # in the heap only while it reads or writes
@@ -46,8 +46,9 @@ class DeviceClient:
         self.show = show  # show(code): code.user_code, .verification_uri(_complete), .expires_in
         self.surface = surface  # or a framebuf-like surface the code screen is drawn on
         self.on_event = on_event
-        self.margin_ms = cfg.get("refresh_margin_s", 60) * 1000
-        self.record = None  # the stored record: tokens, expiry, name, sub
+        # The record, its store (set up on the first step: the device key needs the store's
+        # code) and when it expires; refreshed a margin before then.
+        self.session = Session(clock, None, cfg.get("refresh_margin_s", 60), 0, 0)
         self.urls = None  # the endpoints, once known
         from deviceflow import discovery, providers
 
@@ -65,7 +66,6 @@ class DeviceClient:
         self._engine = None  # the DeviceFlow or RefreshGrant under way
         self._refreshing = False  # the engine is a RefreshGrant
         self._pending = None  # TokensReady awaiting the ID token check and the store
-        self._expiry = None  # Deadline of the access token, margin taken off
         self._jwks = None
         self._refetched = False
         self._meta = 0  # which metadata URL discovery tries next
@@ -124,13 +124,14 @@ class DeviceClient:
         if not self._loaded:
             self._load(now)
         if self._engine is None and self._pending is None and self._valid(now):  # until it is due
-            return max(1, self.clock.ticks_diff(self._expiry.at, now)) if self._expiry else 3600000
+            at = self.session.refresh_at or self.session.deadline
+            return max(1, self.clock.ticks_diff(at, now)) if at is not None else 3600000
         if self.urls is None:
             return self._resolve()
         if self._pending is not None:
             return self._accept(now)
         if self._engine is None:
-            rt = self.record and self.record.get("refresh_token")
+            rt = self.session.refresh_token()
             self._refreshing = bool(rt)
             if rt:
                 from deviceflow.refresh import RefreshGrant
@@ -219,21 +220,12 @@ class DeviceClient:
             raise TokenError("sub", "the refreshed ID token names another user")
         rotated = self._pending.rotated
         self._pending = None
-        rec = {"v": RECORD_VERSION, "bound": self._bound(), "obtained_at": self.clock.time()}
-        for key in ("access_token", "token_type", "refresh_token", "id_token", "scope", "expires_in"):
-            rec[key] = tokens.get(key) or (old.get(key) if key in ("refresh_token", "id_token") else None)
-        exp = rec["expires_in"]
-        rec["expires_at"] = rec["obtained_at"] + exp if exp and rec["obtained_at"] is not None else None
-        claims = claims or {}
-        rec["sub"] = claims.get("sub") or old.get("sub")
-        rec["name"] = claims.get("name") or claims.get("nickname") or claims.get("email") or old.get("name")
+        rec = make_record(tokens, self.clock.time(), claims, self.record, self._bound())
         try:
-            self._store().save(rec)  # before the new access token (and a rotated refresh token) is used
+            self.session.write(rec)  # before the new access token (and a rotated refresh token) is used
         except StoreError as e:
             self._event("error", reason="store_" + e.reason, detail=e.detail)
-        drop(*_STORE_CODE)
-        self.record = rec
-        self._set_expiry(now, True)
+        self.session.adopt(rec, True, now)
         self._failures = 0
         if self._refreshing:
             self._event("refreshed", rotated=bool(rotated))
@@ -271,67 +263,50 @@ class DeviceClient:
             del jwt
             drop("deviceflow.jwt", "deviceflow.rsa", "deviceflow.b64")
 
-    def _bound(self, keys=("issuer", "client_id", "audience", "resource", "scope")):
-        cfg = dict(self.cfg, scope=self.scope)
-        return dict((k, cfg.get(k)) for k in keys)
+    @property
+    def record(self):
+        """The stored record (tokens, expiry, name, sub), or None."""
+        return self.session.record
+
+    def _bound(self, keys=None):
+        bound = binding(self.cfg, self.scope)
+        return bound if keys is None else dict((k, bound[k]) for k in keys)
 
     def _store(self, name="tokens.json"):
-        from deviceflow.store import TokenStore, load_or_create_key
+        """The tokens' store, or a cache's under the same device key (deviceflow.flashstore)."""
+        if self.session.store is None:
+            from deviceflow.flashstore import FlashStore
+            from deviceflow.store import load_or_create_key
 
-        if self._key is None:
             self._key = load_or_create_key(self.state_dir + "/device.key")
-        return TokenStore(self.state_dir + "/" + name, self._key)
+            self.session.store = FlashStore(self.state_dir + "/tokens.json", self._key)
+            drop(*_STORE_CODE)
+        store = self.session.store
+        return store if name == "tokens.json" else store.sibling(self.state_dir + "/" + name)
 
     def _load(self, now):
         self._loaded = True
-        from deviceflow.store import bound_mismatch
-
-        store = self._store()
-        rec = store.load()
-        why = store.last_error
-        if rec is not None and (rec.get("v") != RECORD_VERSION
-                                or bound_mismatch(rec.get("bound") or {}, self._bound())):
-            rec, why = None, "foreign"  # another tenant's or client's tokens: never sent anywhere
-        if why:
-            self._event("error", reason="store_" + why, detail="stored tokens discarded")
-            store.clear()
-        del store
-        drop(*_STORE_CODE)
-        self.record = rec
-        self._set_expiry(now, False)
-
-    def _set_expiry(self, now, fresh):
-        rec = self.record
-        self._expiry = None
-        if rec is None:
-            return
-        exp_in, wall = rec.get("expires_in"), self.clock.time()
-        if fresh and exp_in:
-            left = exp_in * 1000
-        elif rec.get("expires_at") is not None and wall is not None:
-            left = (rec["expires_at"] - wall) * 1000
-        elif exp_in:
-            left = 0  # no clock to tell: refresh before use
-        else:
-            return  # no expiry given: good until the API answers 401
-        self._expiry = Deadline(self.clock, now, max(0, left - min(self.margin_ms, left // 2)))
+        self._store()
+        why = self.session.load(now, self._bound())
+        if why:  # unreadable, or another tenant's or client's tokens: never sent anywhere
+            reason = why[1] if why[0] == "store" else "foreign"
+            self._event("error", reason="store_" + reason, detail="stored tokens discarded")
 
     def _valid(self, now):
-        if not self.record or not self.record.get("access_token"):
-            return False
-        return self._expiry is None or not self._expiry.passed(now)
+        """The access token may be used: not expired, and no refresh due yet."""
+        return self.session.access_valid(now) and not self.session.refresh_due(now)
 
     def _ready_token(self):
         if not self._loaded:
             self._load(self.clock.ticks_ms())
         if self._engine is None and self._pending is None and self._valid(self.clock.ticks_ms()):
-            return self.record["access_token"]
+            return self.session.access_token()
         return None
 
     def _forget(self):
-        self.record = self._expiry = self._engine = self._pending = self._wake = None
-        self._store().clear()
-        drop(*_STORE_CODE)
+        self._engine = self._pending = self._wake = None
+        self._store()
+        self.session.forget(self.clock.ticks_ms())
 
     def _event(self, name, **fields):
         if self.on_event is not None:
@@ -364,7 +339,7 @@ class DeviceClient:
             self._event("error", reason="api_unauthorized", detail="HTTP 401; refreshing")
             if self.record and not self.record.get("refresh_token"):
                 self._forget()
-            self._expiry = Deadline(self.clock, self.clock.ticks_ms(), 0)
+            self.session.expire(self.clock.ticks_ms())
             self._wake = None
 
     async def request_async(self, method, url, headers=None, body=None):
@@ -375,16 +350,15 @@ class DeviceClient:
         """Revoke the refresh token where the provider can (RFC 7009), then wipe the tokens."""
         if not self._loaded:
             self._load(self.clock.ticks_ms())
-        rt = self.record and self.record.get("refresh_token")
+        rt = self.session.refresh_token()
         try:
             while rt and self.urls is None:
                 self._resolve()
             url = rt and self.urls.get("revocation_endpoint")
             if url:
-                from deviceflow.form import urlencode
+                from deviceflow.form import revocation_form
 
-                body = urlencode([("token", rt), ("token_type_hint", "refresh_token"),
-                                  ("client_id", self.cfg["client_id"])])
+                body = revocation_form(rt, self.cfg["client_id"])
                 self._event("revoked", status=self.http.request("POST", url, dict(_FORM), body).status)
         except TransportError as e:
             self._event("error", reason=e.reason, detail="revocation failed; wiping the tokens anyway")

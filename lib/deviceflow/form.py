@@ -111,3 +111,8 @@ def urldecode(data):
         if name:
             result[name] = _unquote(value)
     return result
+
+
+def revocation_form(refresh_token, client_id):
+    """RFC 7009: the body that revokes a refresh token at the revocation endpoint (sign-out)."""
+    return urlencode([("token", refresh_token), ("token_type_hint", "refresh_token"), ("client_id", client_id)])

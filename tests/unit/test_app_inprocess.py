@@ -16,7 +16,7 @@ from deviceflow.store import load_or_create_key
 import config
 from app import App
 from display import Display
-from flashstore import FlashStore
+from deviceflow.flashstore import FlashStore
 from log import Log
 from platform_unix import UnixPlatform
 from rng import Rng

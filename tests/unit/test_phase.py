@@ -30,7 +30,7 @@ def test_drop_of_a_module_never_loaded_is_harmless():
 
 def test_flashstore_saves_loads_and_clears_with_the_store_code_dropped_between():
     from deviceflow.store import load_or_create_key
-    from flashstore import FlashStore
+    from deviceflow.flashstore import FlashStore
 
     d = tmpdir()
     store = FlashStore(d + "/tokens.json", load_or_create_key(d + "/device.key"))
@@ -50,7 +50,7 @@ def test_flashstore_saves_loads_and_clears_with_the_store_code_dropped_between()
 
 def test_a_flashstore_sibling_uses_the_same_key():
     from deviceflow.store import TokenStore, load_or_create_key
-    from flashstore import FlashStore
+    from deviceflow.flashstore import FlashStore
 
     d = tmpdir()
     key = load_or_create_key(d + "/device.key")

@@ -12,7 +12,7 @@ from deviceflow.http import Response
 from deviceflow.store import TokenStore
 import config
 from app import App
-from session import binding
+from deviceflow.session import binding
 
 T0 = 1800000000
 API = "https://api.example.com/hello"

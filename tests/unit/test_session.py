@@ -1,5 +1,5 @@
 from deviceflow.clock import ManualClock, TICKS_PERIOD
-from session import Session, make_record
+from deviceflow.session import Session, make_record
 
 T0 = 1800000000
 
@@ -208,7 +208,7 @@ def test_a_long_token_stored_before_a_short_power_cut_is_still_valid_at_boot():
 
 
 def test_a_record_belongs_to_the_issuer_client_audience_and_scope_it_was_issued_for():
-    from session import binding, foreign
+    from deviceflow.session import binding, foreign
 
     cfg = {"issuer": "https://a.auth0.com/", "client_id": "k1", "provider": "auth0",
            "audience": "https://api/", "resource": None, "scope": None}

@@ -1,6 +1,7 @@
-# The signed-in session: the stored token record and the timing decisions made
-# from it (is the access token still good, when to refresh, when to call the
-# API). Pure logic; the clock and randomness come in as arguments.
+# The signed-in session: the token record, the store that keeps it on flash (load, write,
+# forget), and the timing decisions made from it (is the access token still good, when to
+# refresh). The clock, randomness and store come in as arguments. One implementation for the
+# library's DeviceClient and for the firmware's app.
 #
 # Expiry is kept two ways: `expires_at` in wall-clock seconds (survives a
 # reboot once NTP has set the clock) and a tick deadline in RAM (right even
@@ -12,13 +13,16 @@ from deviceflow.clock import Deadline, span
 RECORD_VERSION = 1
 
 
-def binding(cfg):
+def binding(cfg, scope=None):
     """Whose tokens are: the tenant (issuer), the client, and what shapes the grant (audience,
-    resource, scope). A stored record bound otherwise is discarded, never sent anywhere."""
-    from deviceflow.providers import profile_for
+    resource, scope). A stored record bound otherwise is discarded, never sent anywhere.
+    scope: the scope asked for; by default the provider profile's for this config."""
+    if scope is None:
+        from deviceflow.providers import profile_for
 
+        scope = profile_for(cfg.get("provider") or "auto", cfg["issuer"]).scope(cfg)
     return {"issuer": cfg["issuer"], "client_id": cfg["client_id"], "audience": cfg.get("audience"),
-            "resource": cfg.get("resource"), "scope": profile_for(cfg["provider"], cfg["issuer"]).scope(cfg)}
+            "resource": cfg.get("resource"), "scope": scope}
 
 
 def foreign(record, bound):
@@ -29,6 +33,8 @@ def foreign(record, bound):
     mine = record.get("bound")
     if not isinstance(mine, dict):
         return "unbound"
+    if record.get("v") != RECORD_VERSION:
+        return "version"
     return bound_mismatch(mine, bound)
 
 
@@ -53,17 +59,51 @@ def make_record(tokens, now_wall, claims=None, previous=None, bound=None):
 
 
 class Session:
-    """Holds the current record plus the RAM-only tick deadline of its access token."""
+    """Holds the current record plus the RAM-only tick deadline of its access token; `store`
+    (deviceflow.store.TokenStore or one like it: load, save, clear, last_error) keeps it."""
 
-    def __init__(self, clock, rand, margin_s=60, window_s=600, spread_s=0):
+    def __init__(self, clock, rand=None, margin_s=60, window_s=600, spread_s=0, store=None):
         self.clock = clock
-        self.rand = rand  # callable -> float in [0, 1)
+        self.store = store
+        self.rand = rand or _no_jitter  # callable -> float in [0, 1)
         self.margin_ms = margin_s * 1000
         self.window_ms = window_s * 1000
         self.spread_ms = spread_s * 1000  # a refresh due at boot lands at a random point this wide
         self.record = None
         self._expiry = None  # Deadline of the access token, if known this boot
         self._refresh = None  # Deadline of the next refresh
+
+    def load(self, now, bound):
+        """Adopt the stored record. Returns None, or why nothing usable was there and what the
+        store holds was wiped: ("store", reason) unreadable, ("foreign", reason) another
+        tenant's, client's or grant's record (never sent anywhere, not even to its provider)."""
+        record = self.store.load()
+        why = None
+        if record is None and self.store.last_error:
+            why = ("store", self.store.last_error)
+        elif record is not None:
+            reason = foreign(record, bound)
+            if reason:
+                why, record = ("foreign", reason), None
+        if why:
+            self.store.clear()
+        self.adopt(record, False, now)
+        return why
+
+    def write(self, record):
+        """Put `record` on flash (raises StoreError, the old record intact)."""
+        self.store.save(record)
+
+    def forget(self, now):
+        """Wipe the record, on flash and here."""
+        self.store.clear()
+        self.adopt(None, False, now)
+
+    def expire(self, now):
+        """The API refused the access token (401): it counts as expired, a refresh is due now."""
+        self._expiry = Deadline(self.clock, now, 0)
+        if self.refresh_token():
+            self._refresh = Deadline(self.clock, now, 0)
 
     @property
     def deadline(self):
@@ -138,3 +178,7 @@ class Session:
 
     def refresh_due(self, now):
         return self._refresh is not None and self._refresh.passed(now)
+
+
+def _no_jitter():
+    return 0.0
