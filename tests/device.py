@@ -59,8 +59,9 @@ class Device:
         with open(self.config_path, "w") as f:
             f.write(raw if raw is not None else json.dumps(self.config))
 
-    def start(self, *args, heapsize=None, mpy_tree=None, micropython=MICROPYTHON):
-        """mpy_tree: run the compiled firmware (tools/build_mpy.py --out DIR) instead of the sources.
+    def command(self, args, heapsize=None, mpy_tree=None, micropython=MICROPYTHON):
+        """(argv, environment) of a run; a subclass may run the firmware another way.
+        mpy_tree: run the compiled firmware (tools/build_mpy.py --out DIR) instead of the sources.
         micropython: the port to run (PORT32_FROZEN: its frozen modules replace the sources)."""
         cmd = [micropython]
         if heapsize:
@@ -70,6 +71,11 @@ class Device:
         env = dict(ENV, MICROPYPATH=os.path.join(mpy_tree, "lib") + ":.frozen") if mpy_tree else ENV
         if micropython == PORT32_FROZEN:
             env = dict(ENV, MICROPYPATH=".frozen")
+        return cmd, env
+
+    def start(self, *args, **options):
+        """Start the firmware (options: those of command()); its log is read as it comes."""
+        cmd, env = self.command(args, **options)
         self.lines = []
         self._stderr = open(os.path.join(self.dir, "screen.txt"), "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE,
