@@ -18,6 +18,8 @@ import subprocess
 import tempfile
 import threading
 
+import procs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROVIDER_DIR = os.path.join(ROOT, "tools", "oidc_provider")
 SERVER = os.path.join(PROVIDER_DIR, "server.js")
@@ -46,13 +48,7 @@ class Provider:
             return ""
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        procs.end(self.proc)
 
     def __enter__(self):
         return self

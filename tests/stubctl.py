@@ -22,6 +22,8 @@ import sys
 import time
 from urllib.parse import urlencode, urlsplit
 
+import procs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER = os.path.join(ROOT, "tools", "stub_server.py")
 READY_TIMEOUT = 30
@@ -149,13 +151,7 @@ class Stub:
     # ---- lifetime ------------------------------------------------------------------------------
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        procs.end(self.proc)
         if self.proc.stdout:
             self.proc.stdout.close()
 
