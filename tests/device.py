@@ -116,6 +116,20 @@ class Device:
             time.sleep(0.05)
         raise AssertionError("no event=%s %s; log:\n%s" % (event, fields, self.log_text()))
 
+    def wait_for_count(self, event, n, timeout=30):
+        """Wait until the log holds at least `n` events named `event`; returns them all."""
+        deadline = time.time() + timeout
+        while len(self.events(event)) < n and time.time() < deadline:
+            time.sleep(0.1)
+        found = self.events(event)
+        assert len(found) >= n, "%d of %d event=%s; log:\n%s" % (len(found), n, event, self.log_text())
+        return found
+
+    def quit(self, timeout=20):
+        """Press the quit button and wait for the firmware to end; returns its exit code."""
+        self.press("quit")
+        return self.wait(timeout)
+
     def press(self, name):
         self.proc.stdin.write(name + "\n")
         self.proc.stdin.flush()
