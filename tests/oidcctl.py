@@ -33,12 +33,11 @@ class ProviderError(Exception):
 
 
 class Provider:
+    client_id = CLIENT_ID  # device codes live `ttl` seconds
+    short_client_id = SHORT_CLIENT_ID  # device codes live `short_ttl` seconds
+
     def __init__(self, proc, issuer, log_path):
-        self.proc = proc
-        self.issuer = issuer
-        self.client_id = CLIENT_ID
-        self.short_client_id = SHORT_CLIENT_ID
-        self.log_path = log_path
+        self.proc, self.issuer, self.log_path = proc, issuer, log_path
 
     def log(self):
         try:
