@@ -101,3 +101,17 @@ def no_secrets_anywhere():
             texts += run
     leaks = secrets_scan.find_leaks(secrets, texts)
     assert not leaks, "secret values leaked: %s" % leaks
+
+
+@pytest.fixture(scope="module")
+def module_stub(tmp_path_factory):
+    """One stub server (1 s poll interval) shared by a test module's tests."""
+    with _stubctl.start_stub(tmp_path_factory.mktemp("stub"), interval=1) as s:
+        yield s
+
+
+@pytest.fixture
+def stub(module_stub):
+    """The module's stub, reset before each test. A module with its own `stub` fixture wins."""
+    module_stub.reset()
+    return module_stub

@@ -59,8 +59,9 @@ class Device:
         with open(self.config_path, "w") as f:
             f.write(raw if raw is not None else json.dumps(self.config))
 
-    def start(self, *args, heapsize=None, mpy_tree=None, micropython=MICROPYTHON):
-        """mpy_tree: run the compiled firmware (tools/build_mpy.py --out DIR) instead of the sources.
+    def command(self, args, heapsize=None, mpy_tree=None, micropython=MICROPYTHON):
+        """(argv, environment) of a run; a subclass may run the firmware another way.
+        mpy_tree: run the compiled firmware (tools/build_mpy.py --out DIR) instead of the sources.
         micropython: the port to run (PORT32_FROZEN: its frozen modules replace the sources)."""
         cmd = [micropython]
         if heapsize:
@@ -70,6 +71,11 @@ class Device:
         env = dict(ENV, MICROPYPATH=os.path.join(mpy_tree, "lib") + ":.frozen") if mpy_tree else ENV
         if micropython == PORT32_FROZEN:
             env = dict(ENV, MICROPYPATH=".frozen")
+        return cmd, env
+
+    def start(self, *args, **options):
+        """Start the firmware (options: those of command()); its log is read as it comes."""
+        cmd, env = self.command(args, **options)
         self.lines = []
         self._stderr = open(os.path.join(self.dir, "screen.txt"), "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE,
@@ -109,6 +115,20 @@ class Device:
                 break
             time.sleep(0.05)
         raise AssertionError("no event=%s %s; log:\n%s" % (event, fields, self.log_text()))
+
+    def wait_for_count(self, event, n, timeout=30):
+        """Wait until the log holds at least `n` events named `event`; returns them all."""
+        deadline = time.time() + timeout
+        while len(self.events(event)) < n and time.time() < deadline:
+            time.sleep(0.1)
+        found = self.events(event)
+        assert len(found) >= n, "%d of %d event=%s; log:\n%s" % (len(found), n, event, self.log_text())
+        return found
+
+    def quit(self, timeout=20):
+        """Press the quit button and wait for the firmware to end; returns its exit code."""
+        self.press("quit")
+        return self.wait(timeout)
 
     def press(self, name):
         self.proc.stdin.write(name + "\n")

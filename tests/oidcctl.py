@@ -18,6 +18,8 @@ import subprocess
 import tempfile
 import threading
 
+import procs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROVIDER_DIR = os.path.join(ROOT, "tools", "oidc_provider")
 SERVER = os.path.join(PROVIDER_DIR, "server.js")
@@ -31,12 +33,11 @@ class ProviderError(Exception):
 
 
 class Provider:
+    client_id = CLIENT_ID  # device codes live `ttl` seconds
+    short_client_id = SHORT_CLIENT_ID  # device codes live `short_ttl` seconds
+
     def __init__(self, proc, issuer, log_path):
-        self.proc = proc
-        self.issuer = issuer
-        self.client_id = CLIENT_ID
-        self.short_client_id = SHORT_CLIENT_ID
-        self.log_path = log_path
+        self.proc, self.issuer, self.log_path = proc, issuer, log_path
 
     def log(self):
         try:
@@ -46,13 +47,7 @@ class Provider:
             return ""
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        procs.end(self.proc)
 
     def __enter__(self):
         return self

@@ -22,6 +22,8 @@ import sys
 import time
 from urllib.parse import urlencode, urlsplit
 
+import procs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER = os.path.join(ROOT, "tools", "stub_server.py")
 READY_TIMEOUT = 30
@@ -112,6 +114,20 @@ class Stub:
         conn (connection id, counted from 1), time (Unix seconds)."""
         return self._control("GET", "/_stub/requests")[1]
 
+    def token_posts(self, grant=""):
+        """The requests to the token endpoint whose grant_type ends with `grant` (all of them
+        when it is ""; "device_code" for the polls, "refresh_token" for the refreshes)."""
+        return [r for r in self.requests() if r["path"] == "/oauth/token" and r["grant_type"].endswith(grant)]
+
+    def poll_gaps_after(self, error):
+        """The one poll answered with OAuth `error` (asserted: exactly one), and the seconds
+        between it and each later poll."""
+        polls = self.token_posts("device_code")
+        hit = [i for i, r in enumerate(polls) if r["error"] == error]
+        assert len(hit) == 1, polls
+        after = polls[hit[0]:]
+        return after[0], [b["time"] - a["time"] for a, b in zip(after, after[1:])]
+
     def wait_for_error(self, error, timeout=20):
         """Wait until some request was answered with OAuth `error`; True if it was in time."""
         deadline = time.time() + timeout
@@ -149,13 +165,7 @@ class Stub:
     # ---- lifetime ------------------------------------------------------------------------------
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        procs.end(self.proc)
         if self.proc.stdout:
             self.proc.stdout.close()
 

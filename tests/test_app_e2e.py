@@ -18,10 +18,6 @@ def stub(tmp_path):
         yield s
 
 
-def token_requests(stub, grant):
-    return [r for r in stub.requests() if r["path"].endswith("/oauth/token") and r.get("grant_type", "").endswith(grant)]
-
-
 def test_approve_stores_tokens_and_calls_the_api(stub, tmp_path):
     dev = Device(tmp_path, stub)
     assert dev.run("--once") == 0, dev.log_text()
@@ -55,15 +51,11 @@ def test_expiry_then_a_new_code_by_button(stub, tmp_path):
         first = dev.events("show_code")[0]["user_code"]
         stub.configure(expires_in=900, approve_after=1)
         dev.press("new_code")
-        deadline = time.time() + 20
-        while len(dev.events("show_code")) < 2 and time.time() < deadline:
-            time.sleep(0.1)
-        second = dev.events("show_code")[1]["user_code"]
+        second = dev.wait_for_count("show_code", 2, timeout=20)[1]["user_code"]
         assert second != first
         dev.wait_for("api_ok", timeout=20)
     finally:
-        dev.press("quit")
-        dev.wait(20)
+        dev.quit()
 
 
 def test_slow_down_adds_five_seconds(stub, tmp_path):
@@ -78,14 +70,9 @@ def test_slow_down_adds_five_seconds(stub, tmp_path):
         stub.approve(code)
         dev.wait_for("api_ok", timeout=30)
     finally:
-        dev.press("quit")
-        dev.wait(20)
-    polls = token_requests(stub, "device_code")
-    slow = [i for i, r in enumerate(polls) if r.get("error") == "slow_down"]
-    assert slow, polls
-    gaps = [b["time"] - a["time"] for a, b in zip(polls[slow[0]:], polls[slow[0] + 1:])]
+        dev.quit()
+    _, gaps = stub.poll_gaps_after("slow_down")  # one slow_down, none after it
     assert gaps and min(gaps) >= 5.9, gaps  # 1 s + 5 s for this and every later poll
-    assert not any(r.get("error") == "slow_down" for r in polls[slow[0] + 1:])
 
 
 def test_reboot_with_stored_tokens_needs_no_new_sign_in(stub, tmp_path):
@@ -143,8 +130,7 @@ def test_sign_out_revokes_and_wipes(stub, tmp_path):
         dev.wait_for("signed_out", timeout=20)
         dev.wait_for("revoked", status="200")
     finally:
-        dev.press("quit")
-        dev.wait(20)
+        dev.quit()
     assert any(r["path"] == "/oauth/revoke" for r in stub.requests())
     assert not os.path.exists(os.path.join(dev.state, "tokens.json"))
 

@@ -6,13 +6,11 @@ gives it an RTC that reads 2000 until NTP answers, a watchdog that cannot be sto
 reports starvation, Wi-Fi whose radio the RNG depends on, and main.py's SystemExit
 turned into a soft reset that runs main.py again, as ports/esp32/main.c does."""
 import os
-import subprocess
-import threading
 import time
 
 import pytest
 
-from device import ENV, MICROPYTHON, ROOT, Device
+from device import ENV, MICROPYTHON, Device
 from stubctl import start_stub
 
 EMULATOR = os.path.join("tests", "board_emulator.py")
@@ -28,15 +26,9 @@ class Board(Device):
         self.emu = list(emu)
         self.times = {}
 
-    def start(self, *args, **_kw):
+    def command(self, args, **_options):
         cmd = [MICROPYTHON, EMULATOR] + self.emu + ["--", "firmware/main.py", "--config", self.config_path]
-        self.lines = []
-        self._stderr = open(os.path.join(self.dir, "screen.txt"), "w")
-        self.proc = subprocess.Popen(cmd + list(args), cwd=ROOT, env=ENV, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._stderr, text=True)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        return self
+        return cmd + list(args), ENV
 
     def _read(self):
         for line in self.proc.stdout:

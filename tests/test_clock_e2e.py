@@ -20,11 +20,6 @@ def stub(tmp_path):
         yield s
 
 
-def _token_posts(stub, grant):
-    return [r for r in stub.requests()
-            if r["path"].endswith("/oauth/token") and r.get("grant_type", "").endswith(grant)]
-
-
 def test_polls_and_token_expiry_stay_right_across_the_tick_wrap(stub, tmp_path):
     # Ticks start 2.5 s before the wrap: the polls (1 s apart, approval after 3 s) straddle it,
     # and the 4 s access token is received, expires and is refreshed on the far side of it.
@@ -37,17 +32,16 @@ def test_polls_and_token_expiry_stay_right_across_the_tick_wrap(stub, tmp_path):
         dev.wait_for("api_ok", timeout=10)
         time.sleep(1.5)  # one more API call on the refreshed token
     finally:
-        dev.press("quit")
-        dev.wait(20)
+        dev.quit()
     reqs = stub.requests()
-    polls = _token_posts(stub, "device_code")
+    polls = stub.token_posts("device_code")
     assert len(polls) >= 3, polls
     gaps = [b["time"] - a["time"] for a, b in zip(polls, polls[1:])]
     assert min(gaps) >= 0.95, gaps  # never sooner than the interval, before or after the wrap
     assert max(gaps) < 3, gaps  # and the wrap did not stall polling either
     assert not any(r.get("error") == "slow_down" for r in polls)
     assert polls[-1]["status"] == 200
-    refreshes = _token_posts(stub, "refresh_token")
+    refreshes = stub.token_posts("refresh_token")
     assert len(refreshes) == 1, refreshes  # exactly one refresh: no storm, no skip
     issued = polls[-1]["time"]
     # The access token lasts 4 s from issue; refresh_margin 0 means "at expiry", never before.
@@ -70,8 +64,7 @@ def test_first_sign_in_without_a_wall_clock_stores_nothing_unvalidated(stub, tmp
         time.sleep(0.5)
         assert any("Clock not set" in (e.get("detail") or "") for e in dev.events("screen"))
     finally:
-        dev.press("quit")
-        dev.wait(20)
+        dev.quit()
     assert not dev.events("tokens_stored")
     assert not dev.events("id_token_ok")
     assert not dev.events("api_ok")
@@ -127,11 +120,10 @@ def test_long_lived_access_token_is_used_not_refreshed_across_the_wrap(stub, tmp
         while len(dev.events("api_ok")) < 3 and time.time() < deadline and dev.proc.poll() is None:
             time.sleep(0.2)
     finally:
-        dev.press("quit")
-        rc = dev.wait(20)
+        rc = dev.quit()
     assert rc == 0, dev.log_text()
     assert len(dev.events("api_ok")) >= 3, dev.log_text()
-    assert not _token_posts(stub, "refresh_token")
+    assert not stub.token_posts("refresh_token")
     assert not dev.events("error"), dev.log_text()
 
 
@@ -164,6 +156,6 @@ def test_retry_after_of_a_million_seconds_on_pending_does_not_crash(stub, tmp_pa
     rc = dev.run("--once", "--ticks-start", str(PERIOD - 2500), timeout=40)
     assert rc == 3, dev.log_text()
     assert dev.events("error")[-1]["reason"] == "expired_token", dev.log_text()
-    polls = _token_posts(stub, "device_code")
+    polls = stub.token_posts("device_code")
     assert len(polls) == 1 and polls[0]["forced"], polls  # nothing after the Retry-After
     assert "Traceback" not in dev.screen_text

@@ -6,6 +6,8 @@ import os
 import shlex
 import subprocess
 
+import pytest
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 PY = os.path.join(ROOT, ".venv", "bin", "python")
 BOARDS = ["esp32_s3_box", "esp32_s3_box_3", "generic_sh1106", "generic_ssd1306", "heltec_wifi_kit_32",
@@ -48,20 +50,14 @@ def _expected(board, port, config, ca, deps):
     ]
 
 
-def test_dry_run_prints_the_exact_commands_for_an_ssd1306_board(tmp_path):
-    cfg = _config(tmp_path, "heltec_wifi_kit_32")
-    p = deploy("--board", "heltec_wifi_kit_32", "--port", "/dev/ttyUSB0", "--config", cfg, "--dry-run")
+# an SSD1306 board also installs micropython-lib's ssd1306; boards with our own drivers only hmac
+@pytest.mark.parametrize("board,port,deps", [("heltec_wifi_kit_32", "/dev/ttyUSB0", "hmac ssd1306"),
+                                             ("lilygo_t_display", "/dev/ttyACM0", "hmac")])
+def test_dry_run_prints_the_exact_commands(tmp_path, board, port, deps):
+    cfg = _config(tmp_path, board)
+    p = deploy("--board", board, "--port", port, "--config", cfg, "--dry-run")
     assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines() == _expected("heltec_wifi_kit_32", "/dev/ttyUSB0", cfg,
-                                              str(tmp_path / "roots.pem"), "hmac ssd1306")
-
-
-def test_boards_with_our_own_drivers_install_only_hmac(tmp_path):
-    cfg = _config(tmp_path, "lilygo_t_display")
-    p = deploy("--board", "lilygo_t_display", "--port", "/dev/ttyACM0", "--config", cfg, "--dry-run")
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines() == _expected("lilygo_t_display", "/dev/ttyACM0", cfg,
-                                              str(tmp_path / "roots.pem"), "hmac")
+    assert p.stdout.splitlines() == _expected(board, port, cfg, str(tmp_path / "roots.pem"), deps)
 
 
 def test_make_deploy_dry_run_goes_through_the_makefile(tmp_path):

@@ -279,40 +279,24 @@ def test_a_header_line_longer_than_the_buffer_is_skipped(client, peers, certdir)
     assert "content-security-policy" not in out["headers"]
 
 
-def test_a_response_cut_off_in_the_head_is_a_bad_response(client, peers, certdir):
+# CPython's str.isdigit() takes Arabic-Indic, full-width, superscript and subscript twos, and
+# int() reads the first two as 2: the body after them is two bytes, so only the check can tell.
+_CONTENT_LENGTHS = ["\u0662", "\uff12", "\u00b2", "\u2082", "+2", "0x2"]
+_BAD_RESPONSES = {
+    "cut_off_in_the_head": b"HTTP/1.1 200 OK\r\nContent-Le",
+    "body_cut_off_by_close": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+    "garbage_instead_of_http": b"SSH-2.0-OpenSSH\r\n\r\n",
+    "status_line_not_text": b"HTTP/1.\xff 200 OK\r\nContent-Length: 2\r\n\r\nok",
+}
+_BAD_RESPONSES.update(("content_length_" + d.encode("unicode_escape").decode(),
+                       b"HTTP/1.1 200 OK\r\nContent-Length: " + d.encode() + b"\r\n\r\nok")
+                      for d in _CONTENT_LENGTHS)
+
+
+@pytest.mark.parametrize("wire", list(_BAD_RESPONSES.values()), ids=list(_BAD_RESPONSES))
+def test_a_malformed_response_is_a_bad_response(client, peers, certdir, wire):
     peer = peers()
-    peer.script.append(raw(b"HTTP/1.1 200 OK\r\nContent-Le"))
-    out = client.new(ca_file=ca(certdir)).get(peer.url())
-    assert_error(out, "TransportError", "bad_response")
-
-
-def test_a_body_cut_off_by_close_is_a_bad_response(client, peers, certdir):
-    peer = peers()
-    peer.script.append(raw(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"))
-    out = client.new(ca_file=ca(certdir)).get(peer.url())
-    assert_error(out, "TransportError", "bad_response")
-
-
-def test_garbage_instead_of_http_is_a_bad_response(client, peers, certdir):
-    peer = peers()
-    peer.script.append(raw(b"SSH-2.0-OpenSSH\r\n\r\n"))
-    out = client.new(ca_file=ca(certdir)).get(peer.url())
-    assert_error(out, "TransportError", "bad_response")
-
-
-def test_a_status_line_that_is_not_text_is_a_bad_response(client, peers, certdir):
-    peer = peers()
-    peer.script.append(raw(b"HTTP/1.\xff 200 OK\r\nContent-Length: 2\r\n\r\nok"))
-    out = client.new(ca_file=ca(certdir)).get(peer.url())
-    assert_error(out, "TransportError", "bad_response")
-
-
-@pytest.mark.parametrize("digits", ["\u0662", "\uff12", "\u00b2", "\u2082", "+2", "0x2"])
-def test_a_content_length_of_anything_but_ascii_digits_is_a_bad_response(client, peers, certdir, digits):
-    # CPython's str.isdigit() takes Arabic-Indic, full-width, superscript and subscript twos, and
-    # int() reads the first two as 2: the body below is two bytes, so only the check can tell.
-    peer = peers()
-    peer.script.append(raw(b"HTTP/1.1 200 OK\r\nContent-Length: " + digits.encode() + b"\r\n\r\nok"))
+    peer.script.append(raw(wire))
     out = client.new(ca_file=ca(certdir)).get(peer.url())
     assert_error(out, "TransportError", "bad_response")
 

@@ -126,8 +126,7 @@ def test_firmware_signs_in_refreshes_and_signs_out_against_oidc_provider(op, tmp
         dev.press("sign_out")
         dev.wait_for("signed_out", timeout=20)
     finally:
-        dev.press("quit")
-        dev.wait(20)
+        dev.quit()
     log = dev.log_text()
     assert dev.wait_for("profile")["name"] == "generic"
     assert dev.wait_for("discovery")["source"] == "network"

@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import playground  # noqa: E402
 import pg_device  # noqa: E402  (tools/playground/pg_device.py: playground put it on the path)
+import procs  # noqa: E402  (tests/procs.py)
 
 PY = os.path.join(ROOT, ".venv", "bin", "python")
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -381,13 +382,7 @@ def _start_playground(work):
 
 
 def _stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    procs.end(proc, 30)
 
 
 def _png(element):

@@ -50,14 +50,6 @@ def provider_device(tmp_path, stub, profile, **overrides):
     return Device(tmp_path, stub, **cfg)
 
 
-def polls(stub):
-    return [r for r in stub.requests() if r["path"] == "/oauth/token" and r["grant_type"] == DEVICE_GRANT]
-
-
-def token_requests(stub):
-    return [r for r in stub.requests() if r["path"] == "/oauth/token"]
-
-
 def events(dev):
     return [e["event"] for e in dev.events()]
 
@@ -80,7 +72,7 @@ def test_each_profile_signs_in_and_calls_the_api(stub, tmp_path, profile):
     reqs = stub.requests()
     device_req = [r for r in reqs if r["path"] == "/oauth/device/code"]
     assert len(device_req) == 1 and "client_secret" not in device_req[0]["fields"]
-    p = polls(stub)
+    p = stub.token_posts(DEVICE_GRANT)
     assert p[-1]["status"] == 200 and p[-1]["error"] is None, p
     # pending, in this provider's status code, kept the device polling (never ended the flow)
     pending = [r for r in p if r["error"] == "authorization_pending"]
@@ -110,12 +102,12 @@ def test_entra_authorization_declined_shows_denied(stub, tmp_path):
     stub.configure(provider="entra", approve_after=None, deny_after=1.5)
     dev = provider_device(tmp_path, stub, "entra")
     assert dev.run("--once", timeout=60) != 0
-    declined = [r for r in polls(stub) if r["error"] == "authorization_declined"]
-    assert [r["status"] for r in declined] == [400], polls(stub)
+    declined = [r for r in stub.token_posts(DEVICE_GRANT) if r["error"] == "authorization_declined"]
+    assert [r["status"] for r in declined] == [400], stub.token_posts(DEVICE_GRANT)
     dev.wait_for("error", reason="access_denied")
     dev.wait_for("screen", kind="denied")
     assert "tokens_stored" not in events(dev)
-    assert len(polls(stub)) == len([r for r in polls(stub) if r["error"]]), "polled on after the denial"
+    assert len(stub.token_posts(DEVICE_GRANT)) == len([r for r in stub.token_posts(DEVICE_GRANT) if r["error"]]), "polled on after the denial"
 
 
 def test_github_form_encoded_replies_are_understood(stub, tmp_path):
@@ -129,7 +121,7 @@ def test_github_form_encoded_replies_are_understood(stub, tmp_path):
     stub.configure(provider="github", form_replies=True)
     dev = provider_device(tmp_path, stub, "github")
     assert dev.run("--once", timeout=60) == 0, dev.log_text()
-    p = polls(stub)
+    p = stub.token_posts(DEVICE_GRANT)
     assert any(r["error"] == "authorization_pending" and r["status"] == 200 for r in p), p
     dev.wait_for("api_ok")
 
@@ -146,12 +138,9 @@ def test_github_slow_down_with_interval_waits_the_new_interval(stub, tmp_path):
         stub.approve(code)
         dev.wait_for("api_ok", timeout=30)
     finally:
-        dev.press("quit")
-        dev.wait(20)
-    p = polls(stub)
-    slow = [i for i, r in enumerate(p) if r["error"] == "slow_down"]
-    assert len(slow) == 1 and p[slow[0]]["status"] == 200, p
-    gaps = [b["time"] - a["time"] for a, b in zip(p[slow[0]:], p[slow[0] + 1:])]
+        dev.quit()
+    slow, gaps = stub.poll_gaps_after("slow_down")
+    assert slow["status"] == 200, slow
     assert gaps and min(gaps) >= 6.9, gaps   # the server's 7 s, not the RFC's 6 s
 
 
@@ -168,10 +157,9 @@ def test_github_no_refresh_token_runs_the_device_flow_again(stub, tmp_path):
             assert time.time() < deadline, dev.log_text()
             time.sleep(0.1)
     finally:
-        dev.press("quit")
-        dev.wait(20)
+        dev.quit()
     assert [e["refresh"] for e in dev.events("tokens_stored")][:2] == ["0", "0"]
-    assert not [r for r in token_requests(stub) if r["grant_type"] == "refresh_token"]
+    assert not stub.token_posts("refresh_token")
     assert not dev.events("error"), dev.log_text()
     assert len([r for r in stub.requests() if r["path"] == "/oauth/device/code"]) >= 2
 
@@ -188,7 +176,7 @@ def test_google_client_secret_only_with_the_opt_in(stub, tmp_path):
     reqs = stub.requests()
     dev_req = [r for r in reqs if r["path"] == "/oauth/device/code"]
     assert dev_req and all("client_secret" not in r["fields"] for r in dev_req)
-    tok = token_requests(stub)
+    tok = stub.token_posts()
     assert {r["grant_type"] for r in tok} == {DEVICE_GRANT, "refresh_token"}
     assert all("client_secret" in r["fields"] for r in tok), tok
     assert GOOGLE_SECRET not in dev.log_text() and GOOGLE_SECRET not in dev.screen_text

@@ -11,7 +11,6 @@ Unix-port process (tests/device.py) against the stub over verified HTTPS.
 import errno
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -23,11 +22,6 @@ from stubctl import start_stub
 def stub(tmp_path):
     with start_stub(str(tmp_path / "stub"), tls=True, interval=1, approve_after=1) as s:
         yield s
-
-
-def _token_posts(stub, grant):
-    return [r for r in stub.requests()
-            if r["path"] == "/oauth/token" and r.get("grant_type", "").endswith(grant)]
 
 
 # ---- a full flash (item 3) -------------------------------------------------------------------
@@ -74,34 +68,27 @@ def test_full_flash_after_a_refresh_keeps_the_new_tokens_and_retries_the_write(s
         dev.wait_for("refreshed", timeout=5)
         # The refreshed access token is used while flash is full, and the next refresh uses
         # the rotated refresh token held in RAM.
-        deadline = time.time() + 20
-        while len(dev.events("refreshed")) < 2 and time.time() < deadline:
-            time.sleep(0.2)
-        assert len(dev.events("refreshed")) >= 2, dev.log_text()
+        dev.wait_for_count("refreshed", 2, timeout=20)
         assert len(dev.events("error")) >= 2  # the write was retried, and failed again
         stored = len(dev.events("tokens_stored"))
         os.remove(filler)  # room again: the next retry writes the record
-        deadline = time.time() + 30
-        while len(dev.events("tokens_stored")) == stored and time.time() < deadline:
-            time.sleep(0.2)
-        assert len(dev.events("tokens_stored")) > stored, dev.log_text()
+        dev.wait_for_count("tokens_stored", stored + 1, timeout=30)
     finally:
-        dev.press("quit")
-        rc = dev.wait(20)
+        rc = dev.quit()
     assert rc == 0, dev.log_text()
     errors = dev.events("error")
     assert {e["reason"] for e in errors} == {"store_write_failed"}, errors
     names = [e["event"] for e in dev.events()]
     first_fail = names.index("error")
     assert "api_ok" in names[first_fail:], names  # the API went on with the RAM tokens
-    refreshes = _token_posts(stub, "refresh_token")
+    refreshes = stub.token_posts("refresh_token")
     assert refreshes and all(r["status"] == 200 for r in refreshes), refreshes
     # Flash holds the newest refresh token: a reboot refreshes with it (reuse would be refused).
     before = len(stub.requests())
     dev.config.update(api_interval_s=60)
     dev.write_config()
     assert dev.run("--once") == 0, dev.log_text()
-    later = _token_posts(stub, "refresh_token")[len(refreshes):]
+    later = stub.token_posts("refresh_token")[len(refreshes):]
     assert [r["status"] for r in later] in ([], [200]), later
     assert stub.requests()[before:][-1]["path"] == "/api/hello"
 
@@ -269,8 +256,7 @@ def test_a_cached_endpoint_that_fails_is_forgotten_and_discovered_again(stub, tm
     try:
         dev.wait_for("discovery_forgotten", timeout=20)
     finally:
-        dev.press("quit")
-        dev.wait(20)
+        dev.quit()
     assert not os.path.exists(os.path.join(dev.state, "endpoints.json"))  # forgotten with the document
     assert dev.run("--once") == 0, dev.log_text()
     assert dev.wait_for("discovery", source="network") and dev.events("refreshed")

@@ -16,17 +16,6 @@ AUDIENCE = "https://api.example.com/"
 ALL_SCOPES = "openid profile email offline_access"
 
 
-@pytest.fixture(scope="module")
-def stub(tmp_path_factory):
-    with start_stub(tmp_path_factory.mktemp("stub"), interval=1) as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def fresh(stub):
-    stub.reset()
-
-
 def new_code(stub, scope=ALL_SCOPES, audience=AUDIENCE):
     status, body = stub.post_form("/oauth/device/code", client_id=stub.client_id, scope=scope,
                                   audience=audience)

@@ -6,21 +6,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from stubctl import start_stub
-
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 BASE20 = "BCDFGHJKLMNPQRSTVWXZ"
-
-
-@pytest.fixture(scope="module")
-def stub(tmp_path_factory):
-    with start_stub(tmp_path_factory.mktemp("stub"), interval=1) as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def fresh(stub):
-    stub.reset()
 
 
 def new_code(stub, client_id=None):

@@ -44,8 +44,7 @@ def test_untrusted_server_is_retried_slowly_and_never_trusted(tmp_path):
             time.sleep(7)
             assert dev.proc.poll() is None, dev.log_text()   # still running
         finally:
-            dev.press("quit")
-            assert dev.wait(20) == 0
+            assert dev.quit() == 0
         refusals = [e for e in dev.events("error") if e["reason"] == "tls_untrusted"]
         stats = stub.stats()
         # Backoff of 2 s doubling (full jitter, never under 2 s): at most 5 attempts in ~7.5 s.
@@ -76,13 +75,9 @@ def test_impostor_mid_session_never_gets_the_refresh_token(tmp_path):
             stub._control("POST", "/_stub/listen", {"up": True})   # the real one is back
             dev.wait_for("refreshed", timeout=30)
             n_ok = len(dev.events("api_ok"))
-            deadline = time.time() + 10
-            while len(dev.events("api_ok")) == n_ok and time.time() < deadline:
-                time.sleep(0.1)
-            assert len(dev.events("api_ok")) > n_ok, dev.log_text()
+            dev.wait_for_count("api_ok", n_ok + 1, timeout=10)
         finally:
-            dev.press("quit")
-            dev.wait(20)
+            dev.quit()
         assert not any(r.get("error") == "invalid_grant" for r in stub.requests())
         assert not dev.events("show_code")[1:], "signed in again instead of refreshing"
         assert [e["kind"] for e in dev.events("screen")][-1] == "success", dev.log_text()

@@ -2,7 +2,7 @@
 # pixel bytes, SH1106 page addressing, the e-paper update sequence. The drivers
 # need MicroPython's framebuf; on CPython this module defines only the tests that
 # do not (the Board record).
-from recording_bus import RecordingMachine, dcs_transactions, i2c_oled_stream
+from recording_bus import RecordingMachine, dcs_transactions, draw_and_show, i2c_oled_stream, show_while_busy
 
 from deviceflow.board import Board, Button, Led
 
@@ -251,12 +251,7 @@ if framebuf is not None:
     def test_ssd1680_update_sequence_and_bit_order():
         m = RecordingMachine()
         d = _epaper(m)
-        d.pixel(0, 0, d.dark)
-        d.pixel(249, 121, d.dark)
-        d.pixel(3, 10, d.dark)
-        m.clear()
-        d.show()
-        txs = dcs_transactions(m.log, 17)
+        txs = draw_and_show(m, d, 17, [(0, 0), (249, 121), (3, 10)])
         assert [c for c, _ in txs] == [0x4E, 0x4F, 0x24, 0x22, 0x20]
         assert txs[0][1] == b"\x00" and txs[1][1] == b"\x00\x00" and txs[3][1] == b"\xf7"
         ram = txs[2][1]
@@ -270,16 +265,4 @@ if framebuf is not None:
         m = RecordingMachine()
         d = _epaper(m)
         d.show()
-        m.set_input(4, 1)  # panel refreshing
-        assert d.is_busy()
-        d.busy_timeout_ms = 30
-        m.clear()
-        e = None
-        try:
-            d.show()
-        except OSError as exc:
-            e = exc
-        assert e is not None and m.entries("spi") == []  # nothing sent while BUSY
-        m.set_input(4, 0)
-        d.show()
-        assert [c for c, _ in dcs_transactions(m.log, 17)][-1] == 0x20
+        assert show_while_busy(m, d, 4, 1, 17)[-1] == 0x20  # BUSY high: panel refreshing

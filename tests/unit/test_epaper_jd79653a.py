@@ -1,6 +1,6 @@
 # The JD79653A e-paper driver (M5Stack CoreInk, 200x200) against the recording bus: init
 # sequence, frame bytes and bit order, old/new frames around a refresh, BUSY handling.
-from recording_bus import RecordingMachine, dcs_transactions
+from recording_bus import RecordingMachine, dcs_transactions, draw_and_show, show_while_busy
 
 try:
     import framebuf
@@ -30,12 +30,7 @@ if framebuf is not None:
     def test_show_sends_new_frame_refreshes_then_keeps_it_as_old():
         m = RecordingMachine()
         d = _panel(m)
-        d.pixel(0, 0, d.dark)
-        d.pixel(199, 199, d.dark)
-        d.pixel(9, 3, d.dark)
-        m.clear()
-        d.show()
-        txs = dcs_transactions(m.log, DC)
+        txs = draw_and_show(m, d, DC, [(0, 0), (199, 199), (9, 3)])
         assert [c for c, _ in txs] == [0x13, 0x12, 0x10]
         new = txs[0][1]
         assert len(new) == 5000 and txs[2][1] == new
@@ -47,19 +42,8 @@ if framebuf is not None:
     def test_nothing_is_sent_while_busy_and_a_stuck_panel_times_out():
         m = RecordingMachine()
         d = _panel(m)
-        m.set_input(BUSY, 0)  # BUSY low: the controller is working
-        assert d.is_busy()
-        d.busy_timeout_ms = 30
-        m.clear()
-        e = None
-        try:
-            d.show()
-        except OSError as exc:
-            e = exc
-        assert e is not None and m.entries("spi") == []
-        m.set_input(BUSY, 1)
-        d.show()
-        assert [c for c, _ in dcs_transactions(m.log, DC)] == [0x13, 0x12, 0x10]
+        # BUSY low: the controller is working
+        assert show_while_busy(m, d, BUSY, 0, DC) == [0x13, 0x12, 0x10]
 
     def test_sleep_powers_off_then_deep_sleeps():
         m = RecordingMachine()

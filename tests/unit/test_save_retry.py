@@ -83,7 +83,8 @@ class Log:
         self.event("error", reason=reason, detail=detail, **fields)
 
 
-class Screen:
+class Board:
+    """The app's screen and platform: nothing to see, the network always up."""
     code_shown = False
 
     def message(self, kind, detail=None):
@@ -92,8 +93,6 @@ class Screen:
     def tick(self, now):
         pass
 
-
-class Platform:
     def network_up(self):
         return True
 
@@ -118,7 +117,7 @@ def _run(fails):
     store.fails = fails
     log = Log()
     peer = Provider()
-    app = App(cfg, clock, peer, store, Screen(), log, lambda: 0.5, Platform())
+    app = App(cfg, clock, peer, store, Board(), log, lambda: 0.5, Board())
     for _ in range(5000):
         wait = app.step()
         clock.advance(max(wait, 10))

@@ -7,6 +7,8 @@ import subprocess
 import threading
 from urllib.parse import urlsplit
 
+import procs  # tests/procs.py: tools/playground.py puts tests/ on the path
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 MP_PATH = "lib:firmware:boards:.frozen"
@@ -148,13 +150,7 @@ class Firmware:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        procs.end(proc)
         for f in (proc.stdin,):
             try:
                 f.close()

@@ -1,6 +1,7 @@
 """The playground's page: what it is told (the hub: log lines, the newest frame, the state) and
 the HTTP server that serves it on 127.0.0.1 (static files, Server-Sent Events, its actions)."""
 import base64
+import collections
 import http.client
 import json
 import os
@@ -69,13 +70,8 @@ class Hub:
             self.cond.notify_all()
 
 
-class Playground:
-    def __init__(self, hub, firmware, stub_side, displays, tenant):
-        self.hub = hub
-        self.firmware = firmware
-        self.stub_side = stub_side
-        self.displays = displays
-        self.tenant = tenant
+# What the page's handlers drive; tenant: True with a real tenant (CONFIG=...), False with the stub.
+Playground = collections.namedtuple("Playground", "hub firmware stub_side displays tenant")
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -200,24 +200,27 @@ class Authority:
     def _lookup(self, user_code):
         return self.by_user.get(usercode.key(user_code, self.settings["user_code_charset"]))
 
+    def _pending(self, user_code):
+        """The record a person may still confirm, else None and an fdeac tenant log event (a
+        failed device activation). Caller holds the lock."""
+        rec = self._lookup(user_code)
+        if rec is None or rec["state"] != "pending" or time.monotonic() >= rec["expires_at"]:
+            self.tenant_log("fdeac", rec["client_id"] if rec else None,
+                            "Invalid user code" if rec is None else "Expired or already used user code")
+            return None
+        return rec
+
     def pending_code(self, user_code):
-        """The record a person may still confirm on the activation page, else None (an
-        fdeac tenant log event: a failed device activation)."""
+        """The record a person may still confirm on the activation page (a copy), else None."""
         with self.lock:
-            rec = self._lookup(user_code)
-            if rec is None or rec["state"] != "pending" or time.monotonic() >= rec["expires_at"]:
-                self.tenant_log("fdeac", rec["client_id"] if rec else None,
-                                "Invalid user code" if rec is None else "Expired or already used user code")
-                return None
-            return dict(rec)
+            rec = self._pending(user_code)
+            return dict(rec) if rec is not None else None
 
     def decide(self, user_code, approve):
         """The user's answer on the activation page; False when the code is not pending."""
         with self.lock:
-            rec = self._lookup(user_code)
-            if rec is None or rec["state"] != "pending" or time.monotonic() >= rec["expires_at"]:
-                self.tenant_log("fdeac", rec["client_id"] if rec else None,
-                                "Invalid user code" if rec is None else "Expired or already used user code")
+            rec = self._pending(user_code)
+            if rec is None:
                 return False
             self._decide(rec, approve)
             return True
