@@ -2,7 +2,8 @@
 # pixel bytes, SH1106 page addressing, the e-paper update sequence. The drivers
 # need MicroPython's framebuf; on CPython this module defines only the tests that
 # do not (the Board record).
-from recording_bus import RecordingMachine, dcs_transactions, draw_and_show, i2c_oled_stream, show_while_busy
+from epaper_checks import draw_and_show, show_while_busy
+from recording_bus import RecordingMachine, dcs_transactions, i2c_oled_stream
 
 from deviceflow.board import Board, Button, Led
 

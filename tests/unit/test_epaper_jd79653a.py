@@ -1,6 +1,7 @@
 # The JD79653A e-paper driver (M5Stack CoreInk, 200x200) against the recording bus: init
 # sequence, frame bytes and bit order, old/new frames around a refresh, BUSY handling.
-from recording_bus import RecordingMachine, dcs_transactions, draw_and_show, show_while_busy
+from epaper_checks import draw_and_show, show_while_busy
+from recording_bus import RecordingMachine, dcs_transactions
 
 try:
     import framebuf
