@@ -14,7 +14,7 @@
 # the sign-in never holds the code of the API loop. This module keeps what every phase shares.
 import gc
 
-from deviceflow.actions import backoff_ms
+from deviceflow.clock import backoff_ms
 from deviceflow.errors import DeviceFlowError, TLSError, TransportError
 from deviceflow.phase import drop
 from deviceflow.session import Session

@@ -2,7 +2,7 @@
 # sets its clock before any HTTPS) -> load (the stored sign-in, if it is this tenant's) ->
 # endpoints (profile, config and discovery), which decides: the API, a refresh, or a sign-in.
 # Each function is one state: `state(app, now)`.
-from deviceflow.actions import backoff_ms
+from deviceflow.clock import backoff_ms
 from deviceflow.phase import drop
 
 

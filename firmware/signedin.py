@@ -110,7 +110,7 @@ def _refresh_action(app, now, action):
         app.sleep_until(action.until)
         return
     app.grant = None  # the grant is over: the engine's code can go
-    drop("deviceflow.refresh")
+    drop("deviceflow.refresh", "deviceflow.actions", "deviceflow.replies", "deviceflow.form")
     if kind == "tokens":
         app.save(now, action.tokens, None, fresh=True)
         app.refreshes += 1

@@ -1,7 +1,7 @@
 # The sign-in phase of the app (firmware/app.py STATES): the device flow (device_start, then
 # device_poll with the code on screen), until the tokens arrive; firmware/accepting.py checks
 # and stores them. Each public function is one state: `state(app, now)`.
-from deviceflow.actions import backoff_ms
+from deviceflow.clock import backoff_ms
 from deviceflow.errors import DeviceFlowError, TransportError
 from deviceflow.phase import drop
 
@@ -58,7 +58,7 @@ def _carry_out(app, now, action):
         app.pending = action.tokens
         app.jwks_refetched = False
         app.flow = None  # the device flow is over: its code can go before validation loads
-        drop("deviceflow.flow", "deviceflow.replies", "deviceflow.form")
+        drop("deviceflow.flow", "deviceflow.actions", "deviceflow.replies", "deviceflow.form")
         app.goto("validate")
     elif kind == "failed":
         _flow_failed(app, action)

@@ -35,9 +35,10 @@ for _p in ("lib", "tests/unit", "tests"):
         sys.path.insert(0, os.path.join(ROOT, _p))
 
 from deviceflow import jwt  # noqa: E402
-from deviceflow.clock import TICKS_PERIOD, ManualClock  # noqa: E402
+from deviceflow.clock import MAX_SPAN_MS, TICKS_PERIOD  # noqa: E402
+from deviceflow.manualclock import ManualClock  # noqa: E402
 from deviceflow.errors import DeviceFlowError, ReplyError, TokenError  # noqa: E402
-from deviceflow.actions import MAX_WAIT_MS, Failed, Send, ShowCode, TokensReady, Wait  # noqa: E402
+from deviceflow.actions import Failed, Send, ShowCode, TokensReady, Wait  # noqa: E402
 from deviceflow.flow import DEFAULT_INTERVAL_MS, SLOW_DOWN_MS, DeviceFlow  # noqa: E402
 from deviceflow.form import urldecode, urlencode  # noqa: E402
 from deviceflow.refresh import RETRY_BASE_MS, RefreshGrant  # noqa: E402
@@ -324,17 +325,17 @@ def test_device_flow_under_random_events(start, evs, jitter, first_interval):
                 if was == "requesting_code" and isinstance(action, ShowCode):
                     reply = json.loads(body)
                     i = as_int(reply.get("interval"))
-                    interval = min(i * 1000, MAX_WAIT_MS) if i else DEFAULT_INTERVAL_MS
+                    interval = min(i * 1000, MAX_SPAN_MS) if i else DEFAULT_INTERVAL_MS
                 if was == "polling":
                     try:
                         reply = parse_reply(h, body)
                     except ReplyError:
                         reply = {}
                     if oauth_error(reply)[0] == "slow_down":
-                        interval = min(interval + SLOW_DOWN_MS, MAX_WAIT_MS)
+                        interval = min(interval + SLOW_DOWN_MS, MAX_SPAN_MS)
                         i = as_int(reply.get("interval"))
                         if i and i * 1000 > interval:
-                            interval = min(i * 1000, MAX_WAIT_MS)
+                            interval = min(i * 1000, MAX_SPAN_MS)
                 if was in ("requesting_code", "polling"):
                     answered_at = now
             else:
@@ -410,7 +411,7 @@ def test_refresh_grant_under_random_events(start, evs, jitter):
             assert REFRESH_TOKEN.encode() in action.body
             if kind == "next" and failed_at is not None:
                 waited = clock.ticks_diff(now, failed_at)
-                assert waited >= min(min_wait, MAX_WAIT_MS), (waited, min_wait)
+                assert waited >= min(min_wait, MAX_SPAN_MS), (waited, min_wait)
         if isinstance(action, TokensReady):
             rt = action.tokens["refresh_token"]
             assert rt and action.rotated == (rt != REFRESH_TOKEN)
@@ -661,4 +662,4 @@ def test_retry_after_of_any_size_on_pending_never_overflows(start, retry_after_s
     assert a.kind in ("wait", "failed")
     if a.kind == "wait":
         waited = clock.ticks_diff(a.until, clock.now)
-        assert 0 <= waited <= MAX_WAIT_MS
+        assert 0 <= waited <= MAX_SPAN_MS

@@ -37,7 +37,8 @@ from app import App  # noqa: E402
 from display import Display  # noqa: E402
 from rng import Rng  # noqa: E402
 from deviceflow.session import binding, make_record  # noqa: E402
-from deviceflow.clock import ManualClock, TICKS_PERIOD  # noqa: E402
+from deviceflow.clock import TICKS_PERIOD  # noqa: E402
+from deviceflow.manualclock import ManualClock  # noqa: E402
 from fleet_provider import API_URL, DEVICE_URL, ISSUER, TOKEN_URL, Link, Provider  # noqa: E402
 
 WALL0 = 1800000000  # Unix seconds at t = 0

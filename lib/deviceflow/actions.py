@@ -1,8 +1,8 @@
 # The actions the engines (deviceflow.flow, deviceflow.refresh) return to the app, and the
-# pieces both engines share: the form headers, the transient error codes, the terminal
-# failure with its fallback sentence, and the backoff schedule. Kept apart from the engines
-# (as h11 keeps its events in one module) so a refresh wake loads no device-flow code.
-MAX_WAIT_MS = 86400000  # one day: every tick distance stays far inside ticks_diff's range
+# pieces both engines share: the form headers, the transient error codes, and the terminal
+# failure with its fallback sentence. Kept apart from the engines (as h11 keeps its events in
+# one module) so a refresh wake loads no device-flow code. The backoff schedule is
+# deviceflow.clock's: the app uses it with no engine (and so none of this) in the heap.
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 
 # Errors that say "not now" rather than "no": retried with backoff, never the end of a flow.
@@ -101,31 +101,3 @@ def _shares_a_piece(text, secret, piece=8):
         if secret[i:i + piece] in text:
             return True
     return False
-
-
-def backoff_ms(floor_ms, failures, max_backoff_ms, jitter=None, retry_after=None, spread_ms=0):
-    """Wait after `failures` consecutive transient failures: floor * 2^failures capped at
-    max_backoff_ms, full jitter when given, never below floor_ms nor below Retry-After.
-
-    Retry-After gets up to half of itself again as jitter: a provider tells the whole fleet the
-    same number, and a fleet that obeys it exactly comes back in the same second.
-    spread_ms (refresh_spread_s, the window a fleet's boot refreshes are spread over): never
-    sooner than 0.9-1.1 x spread_ms. A device the provider turned away then goes back into the
-    fleet's spread instead of into a retry storm: however long an outage, each device asks about
-    once per spread, so the fleet asks at most at the rate its spread was sized for.
-    """
-    cap = floor_ms
-    for _ in range(failures):
-        cap *= 2
-        if cap >= max_backoff_ms:
-            break
-    cap = min(cap, max_backoff_ms)
-    wait = int(cap * jitter()) if jitter is not None else cap
-    wait = max(wait, floor_ms)
-    if spread_ms:
-        wait = max(wait, int(spread_ms * (0.9 + 0.2 * jitter())) if jitter is not None else spread_ms)
-    if retry_after is not None:
-        if jitter is not None:
-            retry_after += int(min(retry_after, MAX_WAIT_MS) * jitter() / 2)
-        wait = max(wait, retry_after)
-    return min(wait, MAX_WAIT_MS)

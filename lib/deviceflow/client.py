@@ -111,7 +111,7 @@ class DeviceClient:
         try:
             wait = self._advance(now)
         except TransportError as e:  # discovery or the JWKS: retried after a backoff
-            from deviceflow.actions import backoff_ms
+            from deviceflow.clock import backoff_ms
 
             self._event("error", reason=e.reason, detail=e.detail)
             wait = backoff_ms(2000, self._failures, MAX_BACKOFF_MS)

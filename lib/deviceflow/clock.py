@@ -2,17 +2,19 @@
 #
 # Ticks are milliseconds on a counter that wraps (2^30 on ESP32). All tick
 # arithmetic goes through ticks_add/ticks_diff of the clock in use, so code is
-# correct across the wrap, and tests can inject a ManualClock that wraps early.
+# correct across the wrap, and tests can inject a ManualClock (deviceflow/manualclock.py,
+# never loaded on a device) that wraps early.
 # Wall time (time()) is Unix-epoch seconds, or None while it was never set.
 #
 # A tick span must stay well inside half the period: MicroPython's ticks_add raises
 # OverflowError for |delta| >= period/2 (2^29 ms, 6.2 days on an ESP32), and ticks_diff
 # cannot tell a later deadline from an earlier one beyond that. span() clamps a span to
 # [0, MAX_SPAN_MS]; Deadline keeps a moment further away than that (a 30-day token).
+# backoff_ms is the wait after failures, for the engines and the app alike.
 import time
 
 TICKS_PERIOD = 1 << 30
-MAX_SPAN_MS = 86400000  # one day: every span we add stays far inside 2^29
+MAX_SPAN_MS = 86400000  # one day: every span we add (and every wait) stays far inside 2^29
 UNIX_EPOCH_OFFSET = 946684800  # seconds from 1970-01-01 to 2000-01-01 (ESP32 epoch)
 WALL_CLOCK_SANE_AFTER = 1700000000  # 2023-11-14: anything earlier means "never set"
 
@@ -116,31 +118,29 @@ class SystemClock:
                 time.sleep(ms / 1000)
 
 
-class ManualClock:
-    """A clock tests move by hand; it wraps at `period` like an ESP32's ticks."""
+def backoff_ms(floor_ms, failures, max_backoff_ms, jitter=None, retry_after=None, spread_ms=0):
+    """Wait after `failures` consecutive transient failures: floor * 2^failures capped at
+    max_backoff_ms, full jitter when given, never below floor_ms nor below Retry-After.
 
-    def __init__(self, start=0, period=TICKS_PERIOD, wall=None):
-        self.period = period
-        self.now = start % period
-        self.wall = wall  # Unix seconds, or None for "never set"
-
-    def ticks_ms(self):
-        return self.now
-
-    def ticks_add(self, t, delta):
-        return wrap_add(t, delta, self.period)
-
-    def ticks_diff(self, a, b):
-        return wrap_diff(a, b, self.period)
-
-    def advance(self, ms):
-        self.now = (self.now + ms) % self.period  # time passing may be any length
-        if self.wall is not None:
-            self.wall += ms / 1000
-
-    def time(self):
-        return None if self.wall is None else int(self.wall)
-
-    def sleep_ms(self, ms):
-        if ms > 0:
-            self.advance(ms)
+    Retry-After gets up to half of itself again as jitter: a provider tells the whole fleet the
+    same number, and a fleet that obeys it exactly comes back in the same second.
+    spread_ms (refresh_spread_s, the window a fleet's boot refreshes are spread over): never
+    sooner than 0.9-1.1 x spread_ms. A device the provider turned away then goes back into the
+    fleet's spread instead of into a retry storm: however long an outage, each device asks about
+    once per spread, so the fleet asks at most at the rate its spread was sized for.
+    """
+    cap = floor_ms
+    for _ in range(failures):
+        cap *= 2
+        if cap >= max_backoff_ms:
+            break
+    cap = min(cap, max_backoff_ms)
+    wait = int(cap * jitter()) if jitter is not None else cap
+    wait = max(wait, floor_ms)
+    if spread_ms:
+        wait = max(wait, int(spread_ms * (0.9 + 0.2 * jitter())) if jitter is not None else spread_ms)
+    if retry_after is not None:
+        if jitter is not None:
+            retry_after += int(min(retry_after, MAX_SPAN_MS) * jitter() / 2)
+        wait = max(wait, retry_after)
+    return min(wait, MAX_SPAN_MS)

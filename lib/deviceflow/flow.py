@@ -10,8 +10,8 @@
 #   action = flow.next_action(now)                 # Wait, Send (a poll), Failed (expired)
 #   action = flow.on_response(now, ...)            # Wait (pending), TokensReady, Failed
 from deviceflow.errors import DeviceFlowError, ReplyError
-from deviceflow.actions import (FORM_HEADERS, MAX_WAIT_MS, TRANSIENT_ERRORS, Failed, Send, ShowCode, TokensReady,
-                                Wait, backoff_ms, terminal)
+from deviceflow.actions import FORM_HEADERS, TRANSIENT_ERRORS, Failed, Send, ShowCode, TokensReady, Wait, terminal
+from deviceflow.clock import MAX_SPAN_MS, backoff_ms
 
 
 def _replies():
@@ -153,14 +153,14 @@ class DeviceFlow:
         if not expires_in:
             return self._fail(Failed("bad_reply", "the device code reply has no expires_in"))
         interval = _replies().as_int(reply.get("interval"))
-        self.interval_ms = min(interval * 1000, MAX_WAIT_MS) if interval else DEFAULT_INTERVAL_MS
+        self.interval_ms = min(interval * 1000, MAX_SPAN_MS) if interval else DEFAULT_INTERVAL_MS
         self._device_code = device_code
         self.user_code = user_code
         self.verification_uri = uri
         complete = reply.get("verification_uri_complete")
         self.verification_uri_complete = complete if isinstance(complete, str) and complete else None
         self.message = _replies().short_text(reply.get("message"), 400)
-        self.expires_at = self.ticks.ticks_add(now, min(expires_in * 1000, MAX_WAIT_MS))
+        self.expires_at = self.ticks.ticks_add(now, min(expires_in * 1000, MAX_SPAN_MS))
         self.failures = 0
         self._wait(now, self.interval_ms, "poll")  # the first poll also waits one interval
         return ShowCode(user_code, uri, self.verification_uri_complete, self.message, self.expires_at, expires_in)
@@ -174,16 +174,16 @@ class DeviceFlow:
         code, desc = _replies().oauth_error(reply)
         if code == "authorization_pending" or code == "slow_down":
             if code == "slow_down":
-                self.interval_ms = min(self.interval_ms + SLOW_DOWN_MS, MAX_WAIT_MS)
+                self.interval_ms = min(self.interval_ms + SLOW_DOWN_MS, MAX_SPAN_MS)
                 server = _replies().as_int(reply.get("interval"))
                 if server and server * 1000 > self.interval_ms:
-                    self.interval_ms = min(server * 1000, MAX_WAIT_MS)  # GitHub sends the new one
+                    self.interval_ms = min(server * 1000, MAX_SPAN_MS)  # GitHub sends the new one
             self.failures = 0
             if self._expired(now):
                 return self._expiry()
             # Retry-After is honoured, but no tick span may reach 2^29 ms (an ESP32's ticks_add
             # raises): capped at one day, and the code expires before that anyway.
-            return self._wait(now, min(max(self.interval_ms, retry_after or 0), MAX_WAIT_MS), "poll")
+            return self._wait(now, min(max(self.interval_ms, retry_after or 0), MAX_SPAN_MS), "poll")
         if code in TRANSIENT_ERRORS:
             return self._transient(now, retry_after)
         if code:

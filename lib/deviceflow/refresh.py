@@ -10,7 +10,8 @@
 # Failed('invalid_grant') means "sign in again". Network failures, 429, 5xx and error
 # pages only ever back off: a refresh never fails because the network is down.
 from deviceflow.errors import DeviceFlowError, ReplyError
-from deviceflow.actions import FORM_HEADERS, TRANSIENT_ERRORS, Failed, Send, TokensReady, Wait, backoff_ms, terminal
+from deviceflow.actions import FORM_HEADERS, TRANSIENT_ERRORS, Failed, Send, TokensReady, Wait, terminal
+from deviceflow.clock import backoff_ms
 from deviceflow.form import urlencode
 from deviceflow.replies import oauth_error, parse_reply, retry_after_ms, token_set
 

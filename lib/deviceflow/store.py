@@ -247,11 +247,15 @@ class TokenStore:
         if not isinstance(record, dict) or not _jsonable(record):
             raise StoreError("bad_record", "record must be a dict of JSON values")
         try:
-            body = json.dumps(record).encode()
+            body = json.dumps(record)
         except MemoryError:
             raise
         except Exception:
             raise StoreError("bad_record", "record is not JSON-able")
+        try:
+            body = memoryview(body)  # MicroPython: a str is a buffer of its UTF-8 bytes, no copy
+        except TypeError:
+            body = body.encode()  # CPython
         if len(body) > MAX_RECORD:
             raise StoreError("too_large", "record over %d bytes" % MAX_RECORD)
         header = MAGIC + str(len(body)).encode() + b"\n"

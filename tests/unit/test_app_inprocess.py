@@ -9,7 +9,8 @@ from check import tmpdir
 from test_screen import Recorder, code_scale
 import jwt_fixtures
 
-from deviceflow.clock import TICKS_PERIOD, ManualClock
+from deviceflow.clock import TICKS_PERIOD
+from deviceflow.manualclock import ManualClock
 from deviceflow.form import urldecode
 from deviceflow.http import Response
 from deviceflow.store import load_or_create_key

@@ -5,7 +5,7 @@
 # board emulator (tests/test_board_e2e.py).
 from check import tmpdir
 
-from deviceflow.clock import ManualClock
+from deviceflow.manualclock import ManualClock
 import platform_esp32
 import safeboot
 

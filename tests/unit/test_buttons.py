@@ -1,4 +1,4 @@
-from deviceflow.clock import ManualClock
+from deviceflow.manualclock import ManualClock
 from buttons import ButtonWatcher
 from rng import Rng
 

@@ -7,7 +7,7 @@ import jwt_fixtures as F
 from check import raises, tmpdir
 
 from deviceflow.client import DeviceClient
-from deviceflow.clock import ManualClock
+from deviceflow.manualclock import ManualClock
 from deviceflow.errors import DeviceFlowError, TokenError
 from deviceflow.form import urldecode
 from deviceflow.store import TokenStore

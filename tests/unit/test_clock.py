@@ -1,4 +1,5 @@
-from deviceflow.clock import ManualClock, SystemClock, wrap_add, wrap_diff, TICKS_PERIOD
+from deviceflow.clock import SystemClock, wrap_add, wrap_diff, TICKS_PERIOD
+from deviceflow.manualclock import ManualClock
 
 
 def test_wrap_diff_across_the_2_30_wrap():

@@ -1,7 +1,7 @@
 # The app's Display (firmware/display.py) on the code screen: one QR encoder (deviceflow.screen),
 # pages that alternate when the QR and the text do not fit side by side, and no crash on a
 # verification_uri_complete too long for any QR.
-from deviceflow.clock import ManualClock
+from deviceflow.manualclock import ManualClock
 from deviceflow import qr
 from display import Display
 from test_screen import Recorder, find_qr, quiet_zone_light, code_scale

@@ -5,7 +5,8 @@ import json
 
 from check import raises
 
-from deviceflow.clock import TICKS_PERIOD, ManualClock
+from deviceflow.clock import TICKS_PERIOD
+from deviceflow.manualclock import ManualClock
 from deviceflow.errors import DeviceFlowError
 from deviceflow.flow import DeviceFlow
 from deviceflow.form import urldecode, urlencode
@@ -536,14 +537,14 @@ def test_an_error_code_echoing_the_device_code_never_becomes_the_reason():
 # ---- the retry schedule a fleet sees (backoff_ms; tools/fleet.py measures the fleet) ----------
 
 def test_backoff_without_a_spread_doubles_with_full_jitter_up_to_the_cap():
-    from deviceflow.actions import backoff_ms
+    from deviceflow.clock import backoff_ms
     assert [backoff_ms(5000, f, 300000) for f in (1, 2, 3, 6, 7, 20)] == [10000, 20000, 40000, 300000, 300000, 300000]
     assert backoff_ms(5000, 3, 300000, lambda: 0.5) == 20000
     assert backoff_ms(5000, 3, 300000, lambda: 0.0) == 5000  # never below the floor
 
 
 def test_a_spread_sends_every_retry_back_into_the_spread_window():
-    from deviceflow.actions import backoff_ms
+    from deviceflow.clock import backoff_ms
     spread = 1000000  # refresh_spread_s 1000: a 10,000-device fleet at a third of 30/s
     for failures in (1, 2, 5, 30):
         for draw in (0.0, 0.25, 0.5, 0.999):
@@ -556,11 +557,11 @@ def test_a_spread_sends_every_retry_back_into_the_spread_window():
 
 
 def test_retry_after_is_a_floor_with_jitter_on_top():
-    from deviceflow.actions import MAX_WAIT_MS, backoff_ms
+    from deviceflow.clock import MAX_SPAN_MS, backoff_ms
     assert backoff_ms(5000, 1, 300000, None, 60000) == 60000  # no jitter source: exactly
     waits = [backoff_ms(5000, 1, 300000, lambda: d, 60000) for d in (0.0, 0.5, 0.999)]
     assert waits == [60000, 75000, 89970]  # a fleet told "60" comes back over 30 s, not in one
-    assert backoff_ms(5000, 1, 300000, lambda: 0.999, 10 ** 12) == MAX_WAIT_MS
+    assert backoff_ms(5000, 1, 300000, lambda: 0.999, 10 ** 12) == MAX_SPAN_MS
 
 
 def test_a_refresh_turned_away_by_an_outage_retries_a_spread_later_a_rate_limit_sooner():

@@ -4,7 +4,8 @@ import json
 
 from check import raises
 
-from deviceflow.clock import TICKS_PERIOD, ManualClock
+from deviceflow.clock import TICKS_PERIOD
+from deviceflow.manualclock import ManualClock
 from deviceflow.errors import DeviceFlowError
 from deviceflow.form import urldecode
 from deviceflow.refresh import RefreshGrant

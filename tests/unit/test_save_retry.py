@@ -6,7 +6,7 @@ import json
 
 from check import tmpdir
 
-from deviceflow.clock import ManualClock
+from deviceflow.manualclock import ManualClock
 from deviceflow.errors import StoreError
 from deviceflow.http import Response
 from deviceflow.store import TokenStore

@@ -1,4 +1,5 @@
-from deviceflow.clock import ManualClock, TICKS_PERIOD
+from deviceflow.clock import TICKS_PERIOD
+from deviceflow.manualclock import ManualClock
 from deviceflow.session import Session, make_record
 
 T0 = 1800000000

@@ -3,7 +3,8 @@
 # (ManualClock does the same), and a wrapped span would read as "in the past".
 import json
 
-from deviceflow.clock import MAX_SPAN_MS, TICKS_PERIOD, Deadline, ManualClock, span
+from deviceflow.clock import MAX_SPAN_MS, TICKS_PERIOD, Deadline, span
+from deviceflow.manualclock import ManualClock
 from deviceflow.flow import DeviceFlow
 
 JSON = {"content-type": "application/json"}
