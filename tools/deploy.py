@@ -79,15 +79,31 @@ def board_needs(board, root=ROOT):
 
 def board_heap_kib(board, root=ROOT):
     """(HEAP_KIB, PSRAM) the board file states (read without importing it), or (None, None)."""
-    heap = psram = None
+    facts = board_facts(board, root)
+    return facts.get("HEAP_KIB"), facts.get("PSRAM")
+
+
+def board_facts(board, root=ROOT):
+    """HEAP_KIB, PSRAM and DISPLAY_CLASS as the board file states them (read as text)."""
+    facts = {}
     with open(os.path.join(root, "boards", board + ".py")) as f:
         for line in f:
-            value = line.split("=", 1)[-1].split("#", 1)[0].strip()
-            if line.startswith("HEAP_KIB"):
-                heap = int(value)
-            elif line.startswith("PSRAM"):
-                psram = value == "True"
-    return heap, psram
+            name, _, value = line.partition("=")
+            name, value = name.strip(), value.split("#", 1)[0].strip()
+            if name == "HEAP_KIB":
+                facts[name] = int(value)
+            elif name == "PSRAM":
+                facts[name] = value == "True"
+            elif name == "DISPLAY_CLASS":
+                facts[name] = value.strip("\"'")
+    return facts
+
+
+def sign_in_need_kib(need, board, root=ROOT):
+    """The .mpy sign-in's heap on this board (docs/footprint.json): its display's own figure when
+    the display keeps a larger frame (e-paper), else the 128x64 OLED's."""
+    cls = board_facts(board, root).get("DISPLAY_CLASS")
+    return (need.get("mpy_sign_in_kib_by_display") or {}).get(cls) or need.get("mpy_sign_in_kib")
 
 
 # The footprint is measured in one contiguous heap (tools/heap_budget.py); a plain ESP32's
@@ -109,7 +125,7 @@ def fit_warning(board, root=ROOT):
             need = json.load(f)
     except (OSError, ValueError):
         return None
-    mpy, frozen = need.get("mpy_sign_in_kib"), need.get("frozen_sign_in_kib")
+    mpy, frozen = sign_in_need_kib(need, board, root), need.get("frozen_sign_in_kib")
     if heap is None or mpy is None or fits(mpy, heap):
         return None
     text = ("the .mpy install needs about %d KiB of heap for a sign-in (and %d KiB to spare for "
