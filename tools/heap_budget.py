@@ -124,7 +124,7 @@ def sign_in_fits(workdir, stub, t, kib, display=None, timeout=60):
     d = os.path.join(workdir, "%s-signin-%d" % (t.install, kib))
     shutil.rmtree(d, ignore_errors=True)
     stub.reset()
-    device.ENV["DEVICEFLOW_DISPLAY"] = display or "oled_128x64"  # what the Unix board draws on
+    _use_display(display)
     dev = Device(d, stub)
     try:
         rc = t.run(dev, "--once", kib=kib, timeout=timeout)
@@ -133,11 +133,17 @@ def sign_in_fits(workdir, stub, t, kib, display=None, timeout=60):
     return _outcome(dev, rc, ("show_code", "id_token_ok", "tokens_stored", "api_ok"))
 
 
+def _use_display(display=None):
+    """The display class the Unix board draws on in the next runs (DEVICEFLOW_DISPLAY)."""
+    device.ENV["DEVICEFLOW_DISPLAY"] = display or "oled_128x64"
+
+
 def signed_in_state(workdir, stub, t):
     """A state folder holding tokens whose access token has expired (rotation off, so every
     probe can refresh with the same refresh token from a copy of it)."""
     stub.reset()
     stub.configure(access_ttl=2, rotation=False)
+    _use_display()
     dev = Device(os.path.join(workdir, "%s-refresh-first" % t.install), stub)
     if t.run(dev, "--once", timeout=60) != 0:
         raise SystemExit("sign-in for the refresh measurement failed:\n" + dev.log_text())
@@ -149,6 +155,7 @@ def refresh_fits(workdir, stub, t, state, kib, timeout=60):
     """(True, "") when a wake with an expired access token refreshes and calls the API in kib KiB."""
     d = os.path.join(workdir, "%s-refresh-%d" % (t.install, kib))
     shutil.rmtree(d, ignore_errors=True)
+    _use_display()
     dev = Device(d, stub, refresh_margin_s=0, refresh_window_s=0, refresh_spread_s=0)
     shutil.rmtree(dev.state)
     shutil.copytree(state, dev.state)
