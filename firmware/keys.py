@@ -27,18 +27,21 @@ class SigningKeys:
             fresh = self._take_fetched()
             if fresh is None:
                 data = self._cached()
-        if fresh is None and data is None:
+        fetched = fresh is None and data is None
+        if fetched:
             fresh = self._get_jwks()
-            keys = fresh.get("keys") if isinstance(fresh, dict) else None
-            self.ep.log.event("jwks_fetched", keys=len(keys) if isinstance(keys, list) else 0)
         if fresh is not None:
-            if not isinstance(fresh, dict) or not isinstance(fresh.get("keys"), list):
+            keys = fresh.get("keys") if isinstance(fresh, dict) else None
+            fresh = None
+            if fetched:
+                self.ep.log.event("jwks_fetched", keys=len(keys) if isinstance(keys, list) else 0)
+            if not isinstance(keys, list):
                 raise ReplyError("bad_reply", "JWKS has no keys list")
             # Kept (tagged, bound) before the JWT code is imported and the keys parsed: the
             # store's code and the JWT code are then never in the heap together.
-            data = {"keys": [dict((k, jwk[k]) for k in _JWK_KEEP if k in jwk) for jwk in fresh["keys"]
+            data = {"keys": [dict((k, jwk[k]) for k in _JWK_KEEP if k in jwk) for jwk in keys
                              if isinstance(jwk, dict) and jwk.get("kty") == "RSA"]}
-            fresh = None
+            keys = None
             self._keep(data)
         from deviceflow.jwt import JWKS
 

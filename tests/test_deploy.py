@@ -260,8 +260,8 @@ def test_readme_names_for_each_board_the_install_path_its_heap_fits():
             seen[name] = cells[4]
     assert sorted(seen) == BOARDS
     for name, path in seen.items():
-        heap, _ = tool.board_heap_kib(name)
-        want = "`make deploy`" if tool.fits(tool.sign_in_need_kib(need, name), heap) else "frozen"
+        facts = tool.board_facts(name)
+        want = "`make deploy`" if tool.fits(tool.sign_in_need_kib(need, facts["DISPLAY_CLASS"]), facts["HEAP_KIB"]) else "frozen"
         assert path == want, (name, path, want)
     assert "%d KiB" % need["mpy_sign_in_kib"] in open(os.path.join(ROOT, "README.md")).read()
     assert "%d KiB" % need["frozen_sign_in_kib"] in open(os.path.join(ROOT, "README.md")).read()

@@ -77,14 +77,9 @@ def board_needs(board, root=ROOT):
     return []
 
 
-def board_heap_kib(board, root=ROOT):
-    """(HEAP_KIB, PSRAM) the board file states (read without importing it), or (None, None)."""
-    facts = board_facts(board, root)
-    return facts.get("HEAP_KIB"), facts.get("PSRAM")
-
-
 def board_facts(board, root=ROOT):
-    """HEAP_KIB, PSRAM and DISPLAY_CLASS as the board file states them (read as text)."""
+    """HEAP_KIB, PSRAM and DISPLAY_CLASS as the board file states them (read as text, without
+    importing it); a fact the file does not state is missing."""
     facts = {}
     with open(os.path.join(root, "boards", board + ".py")) as f:
         for line in f:
@@ -99,11 +94,10 @@ def board_facts(board, root=ROOT):
     return facts
 
 
-def sign_in_need_kib(need, board, root=ROOT):
-    """The .mpy sign-in's heap on this board (docs/footprint.json): its display's own figure when
-    the display keeps a larger frame (e-paper), else the 128x64 OLED's."""
-    cls = board_facts(board, root).get("DISPLAY_CLASS")
-    return (need.get("mpy_sign_in_kib_by_display") or {}).get(cls) or need.get("mpy_sign_in_kib")
+def sign_in_need_kib(need, display_class):
+    """The .mpy sign-in's heap on a board with this display (docs/footprint.json): the display's
+    own figure when it keeps a larger frame (e-paper), else the 128x64 OLED's."""
+    return (need.get("mpy_sign_in_kib_by_display") or {}).get(display_class) or need.get("mpy_sign_in_kib")
 
 
 # The footprint is measured in one contiguous heap (tools/heap_budget.py); a plain ESP32's
@@ -119,13 +113,14 @@ def fits(need_kib, heap_kib):
 
 def fit_warning(board, root=ROOT):
     """A warning (text) when the .mpy sign-in needs more heap than the board has, else None."""
-    heap, psram = board_heap_kib(board, root)
+    facts = board_facts(board, root)
+    heap, psram = facts.get("HEAP_KIB"), facts.get("PSRAM")
     try:
         with open(os.path.join(root, FOOTPRINT)) as f:
             need = json.load(f)
     except (OSError, ValueError):
         return None
-    mpy, frozen = sign_in_need_kib(need, board, root), need.get("frozen_sign_in_kib")
+    mpy, frozen = sign_in_need_kib(need, facts.get("DISPLAY_CLASS")), need.get("frozen_sign_in_kib")
     if heap is None or mpy is None or fits(mpy, heap):
         return None
     text = ("the .mpy install needs about %d KiB of heap for a sign-in (and %d KiB to spare for "
