@@ -5,6 +5,7 @@ methods return (status, json_dict) exactly as Auth0 would answer. Time: `time.mo
 intervals and expiry, `time.time()` for JWT claims.
 """
 import copy
+import math
 import secrets
 import threading
 import time
@@ -325,10 +326,14 @@ class Authority:
     def _tokens(self, gid, new_refresh):
         g, s = self.grants[gid], self.settings
         scopes = g["scope"].split()
-        now = int(time.time())
+        t = time.time()
+        now = int(t)
         user = g["user"]
+        # exp rounded up, not down: the token lasts at least the expires_in it is announced
+        # with. Truncated, it could end up to a second early, and a client that refreshes right
+        # at expiry (tests/test_clock_e2e.py) would meet a 401 before it.
         access = {"iss": self.issuer, "sub": user["sub"], "aud": g["audience"], "iat": now,
-                  "exp": now + int(s["access_ttl"]), "scope": g["scope"], "azp": g["client_id"]}
+                  "exp": math.ceil(t) + int(s["access_ttl"]), "scope": g["scope"], "azp": g["client_id"]}
         out = {"access_token": self.keys.sign(access), "token_type": "Bearer",
                "expires_in": int(s["access_ttl"]), "scope": g["scope"]}
         want_id, want_refresh = providers.issues(s, scopes)
