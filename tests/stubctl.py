@@ -141,6 +141,16 @@ class Stub:
         """{"connections", "tls_handshakes", "tls_failures", "requests"} since start/reset."""
         return self._control("GET", "/_stub/stats")[1]
 
+    def stats_once(self, key, at_least, timeout=5):
+        """stats() as soon as stats()[key] >= at_least (or at the timeout): the server counts a
+        connection in its own thread, which may still be at it when the client has given up."""
+        deadline = time.time() + timeout
+        stats = self.stats()
+        while stats[key] < at_least and time.time() < deadline:
+            time.sleep(0.05)
+            stats = self.stats()
+        return stats
+
     def reset(self):
         """Forget codes, grants, the log and the stats; settings go back to the startup ones."""
         self._control("POST", "/_stub/reset")

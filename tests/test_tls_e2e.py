@@ -31,7 +31,7 @@ def test_bad_certificate_is_refused_before_any_request(tmp_path, leaf):
         dev.wait_for("screen", kind="tls")
         assert not dev.events("show_code") and not dev.events("tokens_stored")
         assert stub.requests() == []   # not one HTTP request reached the server
-        stats = stub.stats()
+        stats = stub.stats_once("tls_failures", 1)
         assert stats["tls_handshakes"] == 0 and stats["tls_failures"] >= 1, stats
 
 
@@ -46,7 +46,7 @@ def test_untrusted_server_is_retried_slowly_and_never_trusted(tmp_path):
         finally:
             assert dev.quit() == 0
         refusals = [e for e in dev.events("error") if e["reason"] == "tls_untrusted"]
-        stats = stub.stats()
+        stats = stub.stats_once("tls_failures", len(refusals))
         # Backoff of 2 s doubling (full jitter, never under 2 s): at most 5 attempts in ~7.5 s.
         assert 2 <= len(refusals) <= 5, dev.log_text()
         assert stats["tls_failures"] == len(refusals), stats
