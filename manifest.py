@@ -18,9 +18,8 @@ require("ssd1306")
 package("deviceflow", base_path="lib")
 
 # The app (firmware/); main.py stays on the filesystem, boot runs it.
-for name in ("accepting", "app", "booting", "buttons", "config", "display", "endpoints", "keys",
-             "log", "platform_esp32", "resolver", "rng", "safeboot", "signedin", "signin", "start",
-             "startup"):
+for name in ("app", "booting", "buttons", "config", "display", "log", "platform_esp32", "rng",
+             "safeboot", "signedin", "start", "startup"):
     module(name + ".py", base_path="firmware")
 
 # Board files: the app imports the one named by config.json's "board".

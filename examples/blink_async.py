@@ -30,8 +30,8 @@ async def call_api(auth, url, every_s, calls):
         await sleep_ms(every_s * 1000)
 
 
-def on_event(name, **fields):
-    print("event", name, " ".join("%s=%s" % kv for kv in sorted(fields.items())))
+def on_event(event, **fields):
+    print("event", event, " ".join("%s=%s" % kv for kv in sorted(fields.items())))
 
 
 async def main(cfg, every_s, calls):

@@ -20,8 +20,8 @@ def show(code):  # on a board: draw it on the display (or pass surface=your_disp
     print("sign in at", code.verification_uri, "with code", code.user_code)
 
 
-def on_event(name, **fields):
-    print("event", name, " ".join("%s=%s" % kv for kv in sorted(fields.items())))
+def on_event(event, **fields):
+    print("event", event, " ".join("%s=%s" % kv for kv in sorted(fields.items())))
 
 
 def deep_sleep(seconds):

@@ -12,8 +12,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 PY = os.path.join(ROOT, ".venv", "bin", "python")
 BOARDS = ["esp32_s3_box", "esp32_s3_box_3", "generic_sh1106", "generic_ssd1306", "heltec_wifi_kit_32",
           "heltec_wifi_kit_32_v3", "lilygo_t5_213", "lilygo_t_display", "m5stack_core"]
-APP = ("accepting", "app", "booting", "buttons", "config", "display", "endpoints", "keys", "log",
-       "platform_esp32", "resolver", "rng", "safeboot", "signedin", "signin", "start", "startup")
+APP = ("app", "booting", "buttons", "config", "display", "log", "platform_esp32", "rng", "safeboot",
+       "signedin", "start", "startup")
 
 
 def _config(tmp_path, board, **extra):

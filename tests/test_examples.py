@@ -60,13 +60,13 @@ def test_sensor_signs_in_once_then_posts_refreshes_and_signs_in_again_when_revok
 
         time.sleep(4.5)  # the 4 s access token is now due for refresh
         third = _run("sensor.py", cfg)
-        assert "event refreshed rotated=True" in third, third  # the stub rotates refresh tokens
+        assert "event refreshed rotated=1" in third, third  # the stub rotates refresh tokens
         assert _grants(stub)[-2:] == ["refresh_token", "/api/reading"]
 
         stub.reset_grants()  # the grant revoked at the provider
         time.sleep(4.5)
         fourth = _run("sensor.py", cfg)  # the refresh answers invalid_grant: sign in again
-        assert any(ln.startswith("event error ") and ln.endswith(" reason=invalid_grant") for ln in fourth), fourth
+        assert any(ln.startswith("event error ") and " reason=invalid_grant" in ln for ln in fourth), fourth
         assert [ln for ln in fourth if ln.startswith("sign in at ")]
         assert [ln for ln in fourth if ln.startswith("api 200 ")]
         assert _grants(stub)[-4:] == ["refresh_token", "/oauth/device/code", device_grant, "/api/reading"]
@@ -75,7 +75,7 @@ def test_sensor_signs_in_once_then_posts_refreshes_and_signs_in_again_when_revok
 def test_asyncio_app_blinks_while_it_signs_in_and_calls_the_api_every_n_seconds(tmp_path):
     with start_stub(tmp_path / "stub", interval=1, approve_after=0) as stub:
         out = _run("blink_async.py", _config(tmp_path, stub), "1", "2")
-        code = out.index(next(ln for ln in out if ln.startswith("event code ")))
+        code = out.index(next(ln for ln in out if ln.startswith("event show_code ")))
         signed = out.index(next(ln for ln in out if ln.startswith("event signed_in ")))
         blinks = [int(ln.split()[1]) for ln in out[code:signed] if ln.startswith("blink ")]
         # the stub's interval is 1 s and the blink 0.1 s: it kept blinking through the wait

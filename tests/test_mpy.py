@@ -104,8 +104,8 @@ def test_mip_layout_from_package_json_is_importable(tmp_path):
         dest = lib / target
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(os.path.join(ROOT, src), dest)
-    code = ("import app, accepting, config, display, buttons, endpoints, log, rng, deviceflow.session\n"
-            "import deviceflow.qr, deviceflow.jwt, deviceflow.drivers.sh1106\n"
+    code = ("import app, booting, signedin, config, display, buttons, log, rng, deviceflow.session\n"
+            "import deviceflow.qr, deviceflow.jwt, deviceflow.drivers.sh1106, deviceflow.accepting\n"
             "import generic_sh1106, m5stack_core, lilygo_t5_213, esp32_s3_box, heltec_wifi_kit_32_v3\n"
             "print('ok')\n")
     env = dict(os.environ, MICROPYPATH=str(lib))

@@ -1,5 +1,5 @@
 # A JSON record kept in flash for one binding only: the discovery document
-# (deviceflow.discovery.DiscoveryCache) and the provider's signing keys (firmware/keys.py).
+# (deviceflow.discovery.DiscoveryCache) and the provider's signing keys (deviceflow/keys.py).
 # Its own module so that keeping the keys loads none of the discovery code.
 from deviceflow.errors import StoreError
 

@@ -1,8 +1,8 @@
 # The token store on flash (deviceflow.store.TokenStore: atomic, integrity-tagged), with the
 # store's code in the heap only while it reads or writes: a device loads its record at boot and
 # writes one per sign-in or refresh, and a board's heap is better spent on the phase under
-# way (deviceflow/phase.py). The store of deviceflow.session.Session, in DeviceClient and the app. Same interface as TokenStore: load, save, clear, last_error,
-# sibling (the caches, under the same device key).
+# way (deviceflow/phase.py). The store of DeviceClient's Session. Same interface as TokenStore:
+# load, save, clear, last_error, sibling (the caches, under the same device key).
 from deviceflow.phase import drop
 
 

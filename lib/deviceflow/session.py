@@ -1,7 +1,7 @@
 # The signed-in session: the token record, the store that keeps it on flash (load, write,
 # forget), and the timing decisions made from it (is the access token still good, when to
-# refresh). The clock, randomness and store come in as arguments. One implementation for the
-# library's DeviceClient and for the firmware's app.
+# refresh). The clock, randomness and store come in as arguments. DeviceClient's (and so the
+# firmware app's, which is built on it).
 #
 # Expiry is kept two ways: `expires_at` in wall-clock seconds (survives a
 # reboot once NTP has set the clock) and a tick deadline in RAM (right even

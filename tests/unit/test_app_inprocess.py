@@ -60,7 +60,7 @@ class ScriptedProvider:
         if (method, url) != (want_method, want_url):
             raise OffScript("got %s %s, expected %s %s" % (method, url, want_method, want_url))
         data = json.dumps(reply).encode()
-        if sink is not None:  # the JWKS prefetch streams the body into a file (firmware/keys.py)
+        if sink is not None:  # the JWKS prefetch streams the body into a file (deviceflow/keys.py)
             sink.write(data)
             data = b""
         return Response(status, {"content-type": "application/json"}, data)

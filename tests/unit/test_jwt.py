@@ -158,7 +158,7 @@ def test_several_audiences_without_azp_are_refused():
 
 def test_iss_must_equal_the_issuer_exactly():
     # The caller passes the issuer discovery published (Auth0: with the trailing slash); the
-    # configured spelling is the caller's business (firmware/signin.py), not a tolerance here.
+    # configured spelling is the caller's business (deviceflow/accepting.py), not a tolerance here.
     assert F.ISSUER.endswith("/")
     e = raises(TokenError, validate_id_token, F.TOKENS["valid"], JWKS_, F.ISSUER.rstrip("/"), F.CLIENT_ID, F.NOW)
     assert e.reason == "iss"

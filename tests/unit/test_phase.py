@@ -62,7 +62,7 @@ def test_a_flashstore_sibling_uses_the_same_key():
 def test_jwks_key_count_by_scan_survives_any_read_boundary():
     import json
 
-    from keys import _count_keys
+    from deviceflow.keys import _count_keys
 
     d = tmpdir()
     doc = json.dumps({"keys": [{"kty": "RSA", "n": "x" * 300, "e": "AQAB"}, {"kty": "RSA", "n": "y" * 7}]})

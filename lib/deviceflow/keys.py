@@ -1,11 +1,12 @@
 # The provider's signing keys (its JWKS) for the ID-token check, in the sign-in phase only
-# (firmware/signin.py creates this and drops it with the check): while the code is on screen
-# the JWKS is fetched straight from the socket into a file (prefetch), without parsing it, so
-# that neither the JWT code nor the parsed keys are in the heap until the tokens arrive; then
-# it is parsed from the file and kept, tagged and bound, in the endpoints' JWKS cache.
+# (deviceflow/signing_in.py prefetches them; deviceflow/accepting.py checks with them and drops
+# them): while the code is on screen the JWKS is fetched straight from the socket into a file
+# (prefetch), without parsing it, so that neither the JWT code nor the parsed keys are in the
+# heap until the tokens arrive; then it is parsed from the file and kept, tagged and bound, in
+# the endpoints' JWKS cache.
 from deviceflow.errors import ReplyError, TransportError
 from deviceflow.phase import drop
-from endpoints import _exists, _remove
+from deviceflow.endpoints import _exists, _remove
 
 _JWK_KEEP = ("kty", "kid", "use", "alg", "n", "e")  # what the check needs; x5c and the rest dropped
 

@@ -6,9 +6,9 @@
 # fetched for: a cache from another tenant or client is discarded and fetched
 # again (`event=state_discarded`). On an unknown `kid` the app asks for one re-fetch.
 #
-# Import by phase (deviceflow/phase.py): working the endpoints out (firmware/resolver.py, with
+# Import by phase (deviceflow/phase.py): working the endpoints out (deviceflow/resolver.py, with
 # the profile and discovery code) happens at boot only; this keeps the result as plain data.
-# The caches are opened when used. The signing keys are firmware/keys.py's.
+# The caches are opened when used. The signing keys are deviceflow/keys.py's.
 from deviceflow.errors import StoreError
 from deviceflow.phase import drop
 
@@ -84,9 +84,9 @@ class Endpoints:
             self.log.event("discovery_forgotten")
 
     def binding(self):
-        """Whose tokens these are (session.binding), worked out once (firmware/resolver.py)."""
+        """Whose tokens these are (session.binding), worked out once (deviceflow/resolver.py)."""
         if self._binding is None:
-            from resolver import binding
+            from deviceflow.resolver import binding
 
             self._binding = binding(self)
         return self._binding

@@ -1,7 +1,7 @@
-# Working out the endpoints, once per boot (firmware/booting.py): the provider profile,
+# Working out the endpoints, once per boot (deviceflow/starting.py): the provider profile,
 # endpoints set in the config (they win), and discovery for whatever the config does not give,
 # or what an earlier boot worked out for this exact config. The result is plain data on the
-# Endpoints object (firmware/endpoints.py); this module and the profile and discovery code are
+# Endpoints object (deviceflow/endpoints.py); this module and the profile and discovery code are
 # dropped when the boot phase ends (deviceflow/phase.py).
 from deviceflow.errors import ReplyError, TransportError
 from deviceflow.phase import drop
