@@ -1,7 +1,7 @@
 # The boot phase of the app (firmware/app.py STATES): start -> network -> clock (a board
-# sets its clock before any HTTPS), then the DeviceClient's turn ("auth": the stored sign-in,
-# the endpoints, then a refresh or a sign-in if the token is not good). Each function is one
-# state: `state(app, now)`.
+# sets its clock before any HTTPS), then the DeviceClient's own states from `load` (the stored
+# sign-in, the endpoints, then a refresh or a sign-in if the token is not good). Each function
+# is one state: `state(app, now)`.
 from deviceflow.clock import backoff_ms
 
 
@@ -21,7 +21,7 @@ def network(app, now):
         return
     if app.clock.time() is None and not app.platform.set_clock():
         app.log.error("clock_unset", detail="wall clock not set; token expiry is checked by ticks only")
-    app.goto("auth")
+    app.goto("load")
 
 
 def clock(app, now):
@@ -32,7 +32,7 @@ def clock(app, now):
     if app.platform.set_clock() and app.clock.time() is not None:
         app.log.event("clock_set", tries=app.clock_tries + 1)
         app.clock_tries = 0
-        app.goto("auth")
+        app.goto("load")
         return
     delay = backoff_ms(1000, app.clock_tries, 60000, app.rand)
     app.clock_tries += 1

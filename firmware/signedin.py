@@ -1,49 +1,48 @@
-# The app's signed-in phase (firmware/app.py STATES): api (one authorized call; 401 -> the
-# client refreshes -> the call again, once) and idle (until the next call, or until the client
-# wants its turn: a refresh is due, the token is gone). Each function is one state:
-# `state(app, now)`.
+# The app's signed-in phase (firmware/app.py STATES): api, one authorized call (401 -> the
+# client refreshes -> the call again, once), then back to the client's `idle` state, whose
+# App.on_idle() waits for the next call or the refresh. Each state is a function `state(app, now)`.
 from deviceflow.errors import TransportError
 
 
 def api(app, now):
-    c = app.client
-    if not c.ready(now):
+    s = app.session
+    if not s.access_valid(now) or s.refresh_due(now):
         # Retrying after an outage: a token that expired meanwhile is refreshed first rather
-        # than sent to earn a 401.
-        app.api_retry_after_refresh = True
-        app.auth()
+        # than sent to earn a 401 (or, with no refresh token, a new sign-in).
+        app.goto("idle")
         return
-    token = c.session.access_token()
+    token = s.access_token()
     if app.cfg["mode"] == "sensor":
         body = app.platform.reading()
-        resp = c.exchange("POST", app.cfg["api_url"], {"Authorization": "Bearer " + token,
-                          "Content-Type": "application/json"}, body)
+        resp = app.exchange("POST", app.cfg["api_url"], {"Authorization": "Bearer " + token,
+                            "Content-Type": "application/json"}, body)
     else:
-        resp = c.exchange("GET", app.cfg["api_url"], {"Authorization": "Bearer " + token,
-                          "Accept": "application/json"})
+        resp = app.exchange("GET", app.cfg["api_url"], {"Authorization": "Bearer " + token,
+                            "Accept": "application/json"})
     if resp.status == 401:
         app.log.error("api_unauthorized", status=401)
         retried = app.api_retry_after_refresh
-        c.unauthorized(retried)  # refresh, or (a fresh token refused too) sign in again
-        app.api_retry_after_refresh = not retried and c.state == "refresh"
-        app.auth()
+        app.api_retry_after_refresh = False
+        from deviceflow.signed_in import unauthorized
+
+        unauthorized(app, retried)  # refresh (the call again after it), or sign in again
         return
     if resp.status >= 400:
         from deviceflow.replies import retry_after_ms
 
         err = TransportError("api_status", "API answered HTTP %d" % resp.status)
-        c.trouble(now, "network" if resp.status >= 429 else "error", err, retry_after_ms(resp.headers), app)
+        app.trouble(now, "network" if resp.status >= 429 else "error", err, retry_after_ms(resp.headers))
         return
     app.api_retry_after_refresh = False
     app.api_calls += 1
     app.log.event("api_ok", status=resp.status, bytes=len(resp.body))
-    app.screen.message("success", c.session.record.get("name"))  # clears a past error
+    app.screen.message("success", s.record.get("name"))  # clears a past error
     _after_api(app, now)
 
 
 def _after_api(app, now):
     if app.cfg["mode"] == "sensor":
-        app.client.retry_save(now, force=True)  # RAM does not survive deep sleep: one more try
+        app.retry_save(now, force=True)  # RAM does not survive deep sleep: one more try
         app.log.event("sleep", seconds=app.cfg["sleep_s"])
         app.exit_code = 0
         app.platform.deep_sleep(app.cfg["sleep_s"])
@@ -57,15 +56,16 @@ def _after_api(app, now):
     app.goto("idle")
 
 
-def idle(app, now):
-    c = app.client
-    if not c.ready(now):
-        app.auth()  # a refresh is due, or the token is gone: the client's turn
-    elif app.api_at is None or app.clock.ticks_diff(now, app.api_at) >= 0:
-        app.goto("api")
-    else:
-        nxt = app.api_at
-        at = c.session.refresh_at
-        if at is not None and app.clock.ticks_diff(at, nxt) < 0:
-            nxt = at
-        app.sleep_until(nxt)
+def schedule(app, now):
+    """When the API is called next, now that the token is good again (App.on_idle)."""
+    if app.api_retry_after_refresh or app.signins != app.signins_seen:
+        app.api_at = now  # a refused call again, or the first call after a sign-in
+    elif app.api_at is None and app.refreshes:
+        app.api_at = now  # refreshed at boot: the token was old, so is the last call
+    elif app.api_at is None:
+        # Signed in from flash: the first call lands at a random point of api_spread_s, so
+        # devices that boot together do not all call the API in the same second.
+        from deviceflow.clock import span  # every config span is clamped to the tick range
+
+        app.api_at = app.clock.ticks_add(now, int(app.rand() * span(app.cfg["api_spread_s"] * 1000)))
+    app.signins_seen = app.signins

@@ -61,8 +61,7 @@ def loop(app, watcher, platform, clock, transport, log):
         if wait > 0 and app.exit_code is None:
             clock.sleep_ms(min(wait, 50))
     transport.close()
-    s = app.summary()
-    log.event("exit", code=app.exit_code, api_calls=s["api_calls"], refreshes=s["refreshes"],
+    log.event("exit", code=app.exit_code, api_calls=app.api_calls, refreshes=app.refreshes,
               handshakes=transport.handshakes)
     return app.exit_code
 

@@ -1,4 +1,4 @@
-# Accepting the tokens, the end of a DeviceClient's sign-in (deviceflow/client.py STATES):
+# Accepting the tokens, the end of a DeviceClient's sign-in (deviceflow/machine.py STATES):
 # validate (the ID token against the provider's keys, then the record on flash) and userinfo
 # (the user's name, once). Apart from deviceflow/signing_in.py so that the device flow's code
 # and the JWT code are never in the heap together. Each public function is one state:
@@ -66,7 +66,7 @@ def _signed_in(c):
     c.signins += 1
     c.log.event("signed_in", sub=rec.get("sub"))
     c.screen.message("success", rec.get("name"))
-    c.goto("ready")
+    c.goto("idle")
 
 
 def userinfo(c, now):

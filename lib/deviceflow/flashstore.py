@@ -39,3 +39,12 @@ class FlashStore:
     def sibling(self, path):
         """A store for another file under the same device key."""
         return FlashStore(path, self._key)
+
+
+def in_dir(state_dir):
+    """The tokens' store under state_dir, tagged with the device key (made on first use)."""
+    from deviceflow.store import load_or_create_key
+
+    key = load_or_create_key(state_dir + "/device.key")
+    drop("deviceflow.store", "deviceflow.hmac_sha256")
+    return FlashStore(state_dir + "/tokens.json", key)

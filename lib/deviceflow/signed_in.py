@@ -1,12 +1,12 @@
-# The signed-in phase of a DeviceClient (deviceflow/client.py STATES): ready (a good access
-# token; wakes when it is due for a refresh), refresh (a refresh grant, rotated tokens stored
+# The signed-in phase of a DeviceClient (deviceflow/machine.py STATES): idle (a good access
+# token; Machine.on_idle() until its refresh is due), refresh (a refresh grant, rotated tokens stored
 # before use) and sign_out (revoke, wipe). Each public function is one state:
 # `state(client, now)`.
 from deviceflow.errors import DeviceFlowError, TransportError
 from deviceflow.phase import drop
 
 
-def ready(c, now):
+def idle(c, now):
     s = c.session
     if s.refresh_due(now):
         _start_refresh(c, now)
@@ -17,9 +17,8 @@ def ready(c, now):
             _start_refresh(c, now)
         else:
             c.goto("device_start")
-    else:  # good: wake when it is due for a refresh, or expires (no refresh token)
-        at = s.refresh_at if s.refresh_at is not None else s.deadline
-        c.sleep_until(at if at is not None else c.clock.ticks_add(now, 3600000))
+    else:
+        c.on_idle(now)  # a good token: until its refresh (an app does its work meanwhile)
 
 
 # ---- refresh ---------------------------------------------------------
@@ -31,7 +30,7 @@ def refresh(c, now):
 
 
 def _start_refresh(c, now):
-    from deviceflow.client import MAX_BACKOFF_MS
+    from deviceflow.machine import MAX_BACKOFF_MS
     from deviceflow.refresh import RefreshGrant
 
     c.grant = RefreshGrant(c.clock, c.cfg["client_id"], c.endpoints.get("token_endpoint"),
@@ -56,7 +55,7 @@ def _refresh_action(c, now, action):
         c.refreshes += 1
         c.log.event("refreshed", rotated=1 if action.rotated else 0)
         c.screen.message("success", c.session.record.get("name"))
-        c.goto("ready")
+        c.goto("idle")
     elif kind == "failed":
         c.log.error(action.reason, detail=action.description, state="refresh")
         if action.reason == "invalid_grant":
@@ -67,6 +66,30 @@ def _refresh_action(c, now, action):
         else:
             c.screen.message("provider", action.description)
             c.halt(DeviceFlowError(action.reason, action.description))
+
+
+# ---- what a user asks for (DeviceClient's methods; an app on Machine calls these) ----
+def unauthorized(c, after_refresh):
+    """The API answered 401 to the access token: refresh it, or sign in again when there is
+    no refresh token or the token it refused was just refreshed (`after_refresh`)."""
+    if not after_refresh and c.session.refresh_token():
+        c.refresh_now()
+    else:
+        c.forget_tokens(c.clock.ticks_ms())
+        c.goto("device_start")
+
+
+def new_code(c):
+    """Start a new sign-in (after a failure, or to replace a code on screen)."""
+    c.failure = None
+    c.flow = None
+    c.goto("device_start" if c.endpoints.urls is not None else "load")
+
+
+def start_sign_out(c):
+    """Revoke and wipe, in the next steps (the sign_out state)."""
+    c.flow = c.grant = c.pending = None
+    c.goto("sign_out")
 
 
 # ---- sign out ----------------------------------------------------------

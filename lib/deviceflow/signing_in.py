@@ -1,4 +1,4 @@
-# The sign-in phase of a DeviceClient (deviceflow/client.py STATES): the device flow
+# The sign-in phase of a DeviceClient (deviceflow/machine.py STATES): the device flow
 # (device_start, then device_poll with the code on screen), until the tokens arrive;
 # deviceflow/accepting.py checks and stores them. Each public function is one state:
 # `state(client, now)`.
@@ -18,7 +18,7 @@ _RETRY_LATER = {"rate_limit_exceeded": ("provider", "Provider busy; trying again
 
 # ---- device flow ---------------------------------------------------
 def device_start(c, now):
-    from deviceflow.client import MAX_BACKOFF_MS
+    from deviceflow.machine import MAX_BACKOFF_MS
     from deviceflow.flow import DeviceFlow
 
     ep = c.endpoints
@@ -35,6 +35,7 @@ def device_poll(c, now):
     if c.prefetch:
         c.prefetch = False
         _prefetch_jwks(c, now)
+        return  # one exchange a step: the first poll on the next
     _carry_out(c, now, c.flow.next_action(now))
 
 
@@ -86,7 +87,7 @@ def _prefetch_jwks(c, now):
 
 
 def _flow_failed(c, action):
-    from deviceflow.client import MAX_BACKOFF_MS
+    from deviceflow.machine import MAX_BACKOFF_MS
 
     later = _RETRY_LATER.get(action.reason)
     if later:

@@ -1,4 +1,4 @@
-# The start of a DeviceClient (deviceflow/client.py STATES): load (the stored sign-in, if it is
+# The start of a DeviceClient (deviceflow/machine.py STATES): load (the stored sign-in, if it is
 # this tenant's) -> endpoints (profile, config and discovery, deviceflow/resolver.py), which
 # decides: signed in already, a refresh, or a sign-in. Each function is one state:
 # `state(client, now)`.
@@ -33,14 +33,14 @@ def _decide(c, now):
     s = c.session
     if s.access_valid(now) and not s.refresh_due(now):
         c.screen.message("success", s.record.get("name"))
-        c.goto("ready")
+        c.goto("idle")
     elif s.refresh_token():
         if s.refresh_at is None or s.refresh_due(now):
             c.refresh_now()  # a refresh grant at once
         else:
             # Expired while the power was off: refresh at the random boot-spread point.
             c.screen.message("success", s.record.get("name"))
-            c.goto("ready")
+            c.goto("idle")
     else:
         # Not signed in: ask for a code after a random part of sign_in_spread_s, so devices
         # that boot together do not all poll the token endpoint in the same second.

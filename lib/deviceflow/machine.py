@@ -1,0 +1,207 @@
+# The state machine of a DeviceClient (deviceflow/client.py): everything it does, driven by
+# step(), which runs the current state if it is due (at most one HTTP exchange) and returns the
+# ms until it wants to run again. DeviceClient adds the blocking and asyncio calls; an app that
+# owns its loop (our firmware: firmware/app.py) builds on Machine and never loads their code.
+#
+# STATES below is the whole state machine. Each state is a function `state(client, now)` in
+# the module of its phase: starting (load -> endpoints), signing_in (the device flow),
+# accepting (validate -> userinfo) and signed_in (idle, refresh, sign_out). A phase's module
+# is imported when one of its states first runs and dropped when another phase's state runs
+# (deviceflow/phase.py): a wake that refreshes never loads the sign-in's code, and the sign-in
+# never holds the JWT code and the device flow's code together. A subclass may add states
+# (STATES) and do its own work while the token is good (on_idle()).
+#
+# Events go to on_event(event, **fields), one per step worth knowing (show_code, approved,
+# id_token_ok, tokens_stored, signed_in, refreshed, revoked, signed_out, error with reason and
+# detail, ...), never a token or device code: the firmware passes its log's event().
+import gc
+
+from deviceflow.clock import backoff_ms
+from deviceflow.errors import DeviceFlowError, TLSError, TransportError
+from deviceflow.phase import drop
+
+STATES = {
+    "load": "deviceflow.starting", "endpoints": "deviceflow.starting",
+    "device_start": "deviceflow.signing_in", "device_poll": "deviceflow.signing_in",
+    "validate": "deviceflow.accepting", "userinfo": "deviceflow.accepting",
+    "idle": "deviceflow.signed_in", "refresh": "deviceflow.signed_in", "sign_out": "deviceflow.signed_in",
+    "halted": None,  # failed for good or signed out: new_code() (or token()) starts again
+}
+MAX_BACKOFF_MS = 300000
+
+
+class Machine:
+    STATES = STATES  # a subclass may add states of its own (firmware/app.py)
+
+    def __init__(self, config=None, clock=None, transport=None, state_dir=None, show=None,
+                 surface=None, on_event=None, store=None, screen=None, rand=None, set_clock=None,
+                 on_milestone=None, log=None, **options):
+        """See DeviceClient (deviceflow/client.py) and docs/LIBRARY.md.
+        config (or keyword options): issuer, client_id, and what docs/LIBRARY.md lists.
+        Seams, all optional: clock (deviceflow.clock), transport (deviceflow.http.Transport),
+        state_dir or store (a FlashStore), how the code is shown (show(code) callback, a
+        framebuf-like surface, or a screen object like the firmware's Display), on_event,
+        rand (-> float in [0, 1), for jitter), set_clock (-> bool: set the wall clock by NTP;
+        tried when a certificate is 'not yet valid'), on_milestone(name) ('trouble',
+        'flow_failed', 'signed_out'); log: instead of on_event, an object with event(name,
+        **fields) and error(reason, detail, **fields), like the firmware's Log."""
+        from deviceflow.clientsetup import setup
+
+        setup(self, config, clock, transport, state_dir, show, surface, on_event, store, screen, rand,
+              set_clock, on_milestone, log, options)
+        drop("deviceflow.clientsetup")  # its code is needed once
+
+    # ---- driving ----------------------------------------------------------------------
+    def step(self):
+        """Run the current state if it is due (at most one HTTP exchange); return the ms until
+        the next step is wanted (0: at once; while signed in, until the token wants refreshing)."""
+        now = self.clock.ticks_ms()
+        if self.screen.code_shown:
+            self.screen.tick(now)  # the countdown
+        self.retry_save(now)
+        wait = self.clock.ticks_diff(self.wake_at, now)
+        if wait > 0:
+            return wait
+        if self.state != self._ran:
+            # A phase boundary: free the last phase's garbage before the next one allocates,
+            # so its long-lived objects land low in the heap instead of among the holes.
+            self._ran = self.state
+            gc.collect()
+        try:
+            self._handler(self.state)(self, now)
+        except TLSError as e:
+            self.clock_suspect(e)
+            self.trouble(now, "tls", e)
+        except TransportError as e:
+            self.trouble(now, "network", e)
+        except DeviceFlowError as e:
+            self.trouble(now, "error", e)
+        except Exception as e:  # noqa: BLE001 -- a bug, a driver fault, MemoryError
+            # Log its type only (its text could hold anything), back off like a failed
+            # exchange, and carry on from the same state.
+            reason = "out_of_memory" if isinstance(e, MemoryError) else "unexpected"
+            gc.collect()
+            err = DeviceFlowError(reason, "unexpected " + type(e).__name__ + "; retrying")
+            self.trouble(now, "error", err)
+        return max(0, self.clock.ticks_diff(self.wake_at, self.clock.ticks_ms()))
+
+    def _handler(self, state):
+        """The function of `state`, importing its phase's module (and dropping the last one's)."""
+        name = self.STATES[state]
+        if name is None:
+            return _halted
+        if name != self._phase:
+            if self._phase is not None:
+                drop(self._phase)
+            self._phase = name
+        return getattr(__import__(name, None, None, ("x",)), state)
+
+    def refresh_now(self):
+        """Refresh the tokens at the next step."""
+        self.grant = None
+        self.goto("refresh")
+
+    # ---- what the phases share ------------------------------------------------------------
+    def goto(self, state, delay_ms=0):
+        self.state = state
+        self.wake_at = self.clock.ticks_add(self.clock.ticks_ms(), delay_ms)
+
+    def sleep_until(self, until):
+        self.wake_at = until
+
+    def on_idle(self, now):
+        """The `idle` state with a good token: sleep until the refresh is due (or the token
+        expires, with no refresh token). An app overrides this to do its work meanwhile."""
+        s = self.session
+        at = s.refresh_at if s.refresh_at is not None else s.deadline
+        self.sleep_until(at if at is not None else self.clock.ticks_add(now, 3600000))
+
+    def halt(self, failure=None):
+        """Stop until new_code() (the app: a button press); token() raises `failure`."""
+        self.failure = failure
+        self.goto("halted", 3600 * 1000)
+
+    def milestone(self, name):
+        if self.on_milestone is not None:
+            self.on_milestone(name)
+
+    def trouble(self, now, kind, err, retry_after=None):
+        """A failed exchange: say so, back off (doubling, capped, full jitter, never sooner than
+        Retry-After), then retry the same state."""
+        self.log.error(err.reason, detail=err.detail, state=self.state)
+        if not self.screen.code_shown:
+            self.screen.message(kind, err.detail or err.reason)
+        self.milestone("trouble")
+        delay = backoff_ms(2000, self.failures, MAX_BACKOFF_MS, self.rand, retry_after)
+        self.failures += 1
+        # Counted from now, after the failed exchange: `now` was taken before it, and a request
+        # that timed out would otherwise be retried at once.
+        self.wake_at = self.clock.ticks_add(self.clock.ticks_ms(), delay)
+
+    def exchange(self, method, url, headers=None, body=None):
+        resp = self.http.request(method, url, headers, body)
+        self.failures = 0
+        return resp
+
+    def perform(self, engine, send, state):
+        """Carry out an engine's Send and return the engine's answer to what came back."""
+        try:
+            resp = self.exchange(send.method, send.url, send.headers, send.body)
+        except TransportError as e:
+            self.log.error(e.reason, detail=e.detail, state=state)
+            if isinstance(e, TLSError):
+                self.clock_suspect(e)
+                self.screen.message("tls", e.detail or e.reason)
+            else:
+                self.endpoints.forget_discovery()  # a cached endpoint may be gone: re-fetch next boot
+                if not self.screen.code_shown:  # the code, once shown, stays up
+                    self.screen.message("network", e.detail or e.reason)
+            return engine.on_transport_error(self.clock.ticks_ms(), e.reason)
+        if resp.status == 404:
+            self.endpoints.forget_discovery()  # no such endpoint (any more): re-fetch next boot
+        action = engine.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
+        if action.kind == "wait" and action.reason == "backoff":
+            # An answer the engine retries later (5xx, 429, an error or portal page, a reply that
+            # is no OAuth reply): log it and, unless the code is on screen, show it.
+            reason = "server_busy" if resp.status == 429 or resp.status >= 500 else "bad_reply"
+            detail = "server answered HTTP %d; retrying later" % resp.status
+            self.log.error(reason, detail=detail, status=resp.status, state=state)
+            if not self.screen.code_shown:
+                self.screen.message("network", detail)
+        return action
+
+    def clock_suspect(self, err):
+        """A certificate 'not valid yet' on a board means the RTC is wrong (never set, or reset):
+        ask NTP again at once; the failed exchange is retried by its own backoff."""
+        if err.reason == "tls_not_yet_valid" and self.set_clock is not None:
+            self.log.event("clock_resync", ok=1 if self.set_clock() else 0)
+
+    def save(self, now, tokens, claims, fresh):
+        """Adopt new tokens: their record is on flash first (deviceflow/saving.py)."""
+        from deviceflow.saving import save
+
+        save(self, now, tokens, claims, fresh)
+
+    def persist(self, record, now):
+        """Write `record` to flash, or keep it for a retry with backoff (deviceflow/saving.py)."""
+        from deviceflow.saving import persist
+
+        persist(self, record, now)
+
+    def retry_save(self, now, force=False):
+        """Write a record whose write failed once more, when its backoff is over (or now:
+        `force`, before a deep sleep RAM does not survive). Only the write, never the exchange."""
+        if self.unsaved is not None and (force or self.clock.ticks_diff(now, self.save_at) >= 0):
+            self.persist(self.unsaved, now)
+
+    def forget_tokens(self, now):
+        self.unsaved = None  # a pending write must not bring a signed-out record back
+        self.session.forget(now)
+
+
+def _halted(client, now):
+    client.goto("halted", 3600 * 1000)  # only new_code() moves on
+
+
+def _no_jitter():
+    return 0.0
