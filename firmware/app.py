@@ -10,10 +10,11 @@
 # (start -> network -> clock, then the client's `load`) and signedin (api). The client's
 # `idle` state calls on_idle() below while the token is good.
 from deviceflow.machine import Machine
+from deviceflow.phase import drop
 
 
 class App(Machine):
-    STATES = dict(Machine.STATES, start="booting", network="booting", clock="booting", api="signedin")
+    STATES = {"start": "booting", "network": "booting", "clock": "booting", "api": "signedin"}  # and Machine's
 
     def __init__(self, cfg, clock, transport, store, screen, log, rand, platform, on_milestone=None):
         set_clock = platform.set_clock if getattr(platform, "can_set_clock", False) else None
@@ -28,37 +29,25 @@ class App(Machine):
         self.api_retry_after_refresh = False  # the API refused the token: call it again once refreshed
         self.api_at = None  # ticks of the next API call
         self.api_calls = 0
-        self.clock_tries = 0  # failed NTP attempts in a row
         self.signins_seen = 0  # the sign-ins the API schedule has seen
 
-    def step(self):
-        # At least once a second: the code screen's countdown.
-        return min(Machine.step(self), 1000)
-
     def on_idle(self, now):
-        """The token is good: call the API when it is due, else sleep until then (or the refresh)."""
-        if self.api_at is None or self.api_retry_after_refresh or self.signins != self.signins_seen:
-            from signedin import schedule
+        """The token is good: call the API when it is due (firmware/signedin.py)."""
+        from signedin import on_idle
 
-            schedule(self, now)
-        if self.clock.ticks_diff(now, self.api_at) >= 0:
-            self.goto("api")
-            return
-        at = self.session.refresh_at
-        self.sleep_until(self.api_at if at is None or self.clock.ticks_diff(self.api_at, at) < 0 else at)
+        on_idle(self, now)
 
     def press(self, button):
         self.log.event("button", name=button)
         if button == "new_code" and self.state in ("halted", "device_poll"):
-            from deviceflow.signed_in import new_code
+            from deviceflow.asked import new_code
 
             new_code(self)
+            del new_code
+            drop("deviceflow.asked")
         elif button == "sign_out" and self.session.record is not None:
-            from deviceflow.signed_in import start_sign_out
+            from deviceflow.asked import start_sign_out
 
             start_sign_out(self)
-
-    def refresh_now(self):
-        """Refresh the tokens at once, then call the API (also a run mode's request: --demo)."""
-        self.api_retry_after_refresh = True
-        Machine.refresh_now(self)
+            del start_sign_out
+            drop("deviceflow.asked")

@@ -30,11 +30,11 @@ def clock(app, now):
     (from 1 s, doubling, capped at a minute) until it is; nothing goes over HTTPS before."""
     app.screen.message("clock")
     if app.platform.set_clock() and app.clock.time() is not None:
-        app.log.event("clock_set", tries=app.clock_tries + 1)
-        app.clock_tries = 0
+        app.log.event("clock_set", tries=app.failures + 1)
+        app.failures = 0
         app.goto("load")
         return
-    delay = backoff_ms(1000, app.clock_tries, 60000, app.rand)
-    app.clock_tries += 1
-    app.log.error("clock_unset", detail="NTP failed; retrying", tries=app.clock_tries, retry_ms=delay)
+    delay = backoff_ms(1000, app.failures, 60000, app.rand)  # no exchange has failed yet: NTP's count
+    app.failures += 1
+    app.log.error("clock_unset", detail="NTP failed; retrying", tries=app.failures, retry_ms=delay)
     app.goto("clock", delay)

@@ -2,6 +2,7 @@
 # client refreshes -> the call again, once), then back to the client's `idle` state, whose
 # App.on_idle() waits for the next call or the refresh. Each state is a function `state(app, now)`.
 from deviceflow.errors import TransportError
+from deviceflow.phase import drop
 
 
 def api(app, now):
@@ -23,9 +24,12 @@ def api(app, now):
         app.log.error("api_unauthorized", status=401)
         retried = app.api_retry_after_refresh
         app.api_retry_after_refresh = False
-        from deviceflow.signed_in import unauthorized
+        from deviceflow.asked import unauthorized
 
         unauthorized(app, retried)  # refresh (the call again after it), or sign in again
+        del unauthorized
+        drop("deviceflow.asked")
+        app.api_retry_after_refresh = not retried and app.state == "refresh"
         return
     if resp.status >= 400:
         from deviceflow.replies import retry_after_ms
@@ -47,13 +51,26 @@ def _after_api(app, now):
         app.exit_code = 0
         app.platform.deep_sleep(app.cfg["sleep_s"])
         return
-    app.milestone("api_ok")  # a run mode (--once, --demo) may end the run or refresh here
+    if app.on_milestone is not None:
+        app.on_milestone("api_ok")  # a run mode (--once, --demo) may end the run or refresh here
     if app.exit_code is not None or app.state != "api":
         return
     from deviceflow.clock import span  # an interval of days must not overflow a tick sum
 
     app.api_at = app.clock.ticks_add(now, span(app.cfg["api_interval_s"] * 1000))
     app.goto("idle")
+
+
+def on_idle(app, now):
+    """App.on_idle: the token is good; call the API when it is due, else sleep until then (or
+    until the refresh)."""
+    if app.api_at is None or app.api_retry_after_refresh or app.signins != app.signins_seen:
+        schedule(app, now)
+    if app.clock.ticks_diff(now, app.api_at) >= 0:
+        app.goto("api")
+        return
+    at = app.session.refresh_at
+    app.sleep_until(app.api_at if at is None or app.clock.ticks_diff(app.api_at, at) < 0 else at)
 
 
 def schedule(app, now):

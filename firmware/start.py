@@ -43,6 +43,7 @@ def _once(app, milestone):
 def _demo(app, milestone):
     # Sign in, call the API, refresh (shown in the log), call it again, exit 0.
     if milestone == "api_ok" and app.refreshes == 0 and app.session.refresh_token():
+        app.api_retry_after_refresh = True  # the API again once refreshed
         app.refresh_now()
     elif milestone == "api_ok" and app.refreshes:
         app.exit_code = 0

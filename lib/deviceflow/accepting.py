@@ -53,7 +53,11 @@ def validate(c, now):
     del jwt, jwks
     c.keys = None  # checked: the keys, their code and the JWT code can go
     drop("deviceflow.keys", "deviceflow.jwt", "deviceflow.rsa", "deviceflow.b64")
-    c.save(now, tokens, claims, fresh=True)
+    from deviceflow.saving import save
+
+    save(c, now, tokens, claims, fresh=True)
+    del save
+    drop("deviceflow.saving")
     c.pending = None
     if claims is not None and not c.session.record.get("name") and c.endpoints.get("userinfo_endpoint"):
         c.goto("userinfo")  # the id_token names nobody (node oidc-provider): ask once
@@ -89,5 +93,9 @@ def userinfo(c, now):
         c.log.error(getattr(e, "reason", "userinfo"), detail="userinfo: " + str(getattr(e, "detail", e)))
     if isinstance(name, str) and name:
         rec["name"] = name[:64]
-        c.persist(rec, now)
+        from deviceflow.saving import persist
+
+        persist(c, rec, now)
+        del persist
+        drop("deviceflow.saving")
     _signed_in(c)

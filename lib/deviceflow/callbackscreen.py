@@ -1,7 +1,8 @@
 # How a DeviceClient shows the user code when the caller gives no screen object: a show(code)
 # callback, else a framebuf-like surface the code screen is drawn on, else a line on stdout.
 # It has the screen shape the client's phases call (message, code, end_code, poll_phase,
-# code_shown); messages are the caller's business here (its on_event sees each one's cause).
+# code_shown); messages are the caller's business here (its on_event sees each one's cause), and
+# there is no countdown to redraw, so code_shown stays False: the client sleeps whole waits.
 from deviceflow.phase import drop
 
 
@@ -12,10 +13,10 @@ class CallbackScreen:
         self.code_shown = False
 
     def message(self, kind, detail=None):
-        self.code_shown = False
+        pass
 
     def end_code(self):
-        self.code_shown = False
+        pass
 
     def poll_phase(self):
         pass
@@ -24,7 +25,6 @@ class CallbackScreen:
         pass
 
     def code(self, code, now):
-        self.code_shown = True
         if self.show is not None:
             self.show(code)
         elif self.surface is not None:

@@ -90,20 +90,20 @@ class DeviceClient(Machine):
     def unauthorized(self, after_refresh):
         """Your API answered 401: refresh at the next step, or sign in again when there is no
         refresh token or the refused token was just refreshed (`after_refresh`)."""
-        from deviceflow.signed_in import unauthorized
+        from deviceflow.asked import unauthorized
 
         unauthorized(self, after_refresh)
 
     def new_code(self):
         """Start a new sign-in (after a failure, or to replace a code on screen)."""
-        from deviceflow.signed_in import new_code
+        from deviceflow.asked import new_code
 
         new_code(self)
 
     def sign_out(self, wait=True):
         """Revoke the refresh token where the provider can (RFC 7009), then wipe the tokens.
         wait=False: only start it; the next steps do it (a loop that must not block)."""
-        from deviceflow.signed_in import start_sign_out
+        from deviceflow.asked import start_sign_out
 
         start_sign_out(self)
         while wait and self.state == "sign_out":

@@ -61,11 +61,10 @@ def setup(c, config, clock, transport, state_dir, show, surface, on_event, store
     c.failure = None  # why the client halted (a DeviceFlowError), for token() to raise
     c.flow = None  # the DeviceFlow under way
     c.grant = None  # the RefreshGrant under way; None: the refresh state starts one
-    c.pending = None  # the tokens awaiting validation
+    c.pending = None  # what the next state works on: the code to show, the tokens to check
     c.jwks_refetched = False
     c.keys = None  # the provider's signing keys while a sign-in needs them (accepting)
     c.jwks_fetched = False  # the JWKS is in its file, fetched in this run (keys.py)
-    c.prefetch = False  # the JWKS is to be fetched while the code is on screen (signing_in)
     c.failures = 0  # consecutive failed exchanges outside the engines
     c.busy_refusals = 0  # consecutive "not now" failures of the device flow (signing_in)
     c.signins = 0

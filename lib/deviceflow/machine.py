@@ -22,16 +22,17 @@ from deviceflow.phase import drop
 
 STATES = {
     "load": "deviceflow.starting", "endpoints": "deviceflow.starting",
-    "device_start": "deviceflow.signing_in", "device_poll": "deviceflow.signing_in",
+    "device_start": "deviceflow.signing_in", "show_code": "deviceflow.signing_in",
+    "jwks_prefetch": "deviceflow.signing_in", "device_poll": "deviceflow.signing_in",
     "validate": "deviceflow.accepting", "userinfo": "deviceflow.accepting",
-    "idle": "deviceflow.signed_in", "refresh": "deviceflow.signed_in", "sign_out": "deviceflow.signed_in",
+    "idle": "deviceflow.signed_in", "refresh": "deviceflow.signed_in", "sign_out": "deviceflow.asked",
     "halted": None,  # failed for good or signed out: new_code() (or token()) starts again
 }
 MAX_BACKOFF_MS = 300000
 
 
 class Machine:
-    STATES = STATES  # a subclass may add states of its own (firmware/app.py)
+    STATES = STATES  # a subclass's STATES hold the states it adds (firmware/app.py)
 
     def __init__(self, config=None, clock=None, transport=None, state_dir=None, show=None,
                  surface=None, on_event=None, store=None, screen=None, rand=None, set_clock=None,
@@ -61,7 +62,7 @@ class Machine:
         self.retry_save(now)
         wait = self.clock.ticks_diff(self.wake_at, now)
         if wait > 0:
-            return wait
+            return min(wait, 1000) if self.screen.code_shown else wait  # the countdown, each second
         if self.state != self._ran:
             # A phase boundary: free the last phase's garbage before the next one allocates,
             # so its long-lived objects land low in the heap instead of among the holes.
@@ -70,7 +71,9 @@ class Machine:
         try:
             self._handler(self.state)(self, now)
         except TLSError as e:
-            self.clock_suspect(e)
+            from deviceflow.perform import clock_suspect
+
+            clock_suspect(self, e)
             self.trouble(now, "tls", e)
         except TransportError as e:
             self.trouble(now, "network", e)
@@ -83,11 +86,12 @@ class Machine:
             gc.collect()
             err = DeviceFlowError(reason, "unexpected " + type(e).__name__ + "; retrying")
             self.trouble(now, "error", err)
-        return max(0, self.clock.ticks_diff(self.wake_at, self.clock.ticks_ms()))
+        wait = max(0, self.clock.ticks_diff(self.wake_at, self.clock.ticks_ms()))
+        return min(wait, 1000) if self.screen.code_shown else wait
 
     def _handler(self, state):
         """The function of `state`, importing its phase's module (and dropping the last one's)."""
-        name = self.STATES[state]
+        name = self.STATES.get(state) or STATES[state]
         if name is None:
             return _halted
         if name != self._phase:
@@ -121,17 +125,14 @@ class Machine:
         self.failure = failure
         self.goto("halted", 3600 * 1000)
 
-    def milestone(self, name):
-        if self.on_milestone is not None:
-            self.on_milestone(name)
-
     def trouble(self, now, kind, err, retry_after=None):
         """A failed exchange: say so, back off (doubling, capped, full jitter, never sooner than
         Retry-After), then retry the same state."""
         self.log.error(err.reason, detail=err.detail, state=self.state)
         if not self.screen.code_shown:
             self.screen.message(kind, err.detail or err.reason)
-        self.milestone("trouble")
+        if self.on_milestone is not None:
+            self.on_milestone("trouble")
         delay = backoff_ms(2000, self.failures, MAX_BACKOFF_MS, self.rand, retry_after)
         self.failures += 1
         # Counted from now, after the failed exchange: `now` was taken before it, and a request
@@ -143,56 +144,15 @@ class Machine:
         self.failures = 0
         return resp
 
-    def perform(self, engine, send, state):
-        """Carry out an engine's Send and return the engine's answer to what came back."""
-        try:
-            resp = self.exchange(send.method, send.url, send.headers, send.body)
-        except TransportError as e:
-            self.log.error(e.reason, detail=e.detail, state=state)
-            if isinstance(e, TLSError):
-                self.clock_suspect(e)
-                self.screen.message("tls", e.detail or e.reason)
-            else:
-                self.endpoints.forget_discovery()  # a cached endpoint may be gone: re-fetch next boot
-                if not self.screen.code_shown:  # the code, once shown, stays up
-                    self.screen.message("network", e.detail or e.reason)
-            return engine.on_transport_error(self.clock.ticks_ms(), e.reason)
-        if resp.status == 404:
-            self.endpoints.forget_discovery()  # no such endpoint (any more): re-fetch next boot
-        action = engine.on_response(self.clock.ticks_ms(), resp.status, resp.headers, resp.body)
-        if action.kind == "wait" and action.reason == "backoff":
-            # An answer the engine retries later (5xx, 429, an error or portal page, a reply that
-            # is no OAuth reply): log it and, unless the code is on screen, show it.
-            reason = "server_busy" if resp.status == 429 or resp.status >= 500 else "bad_reply"
-            detail = "server answered HTTP %d; retrying later" % resp.status
-            self.log.error(reason, detail=detail, status=resp.status, state=state)
-            if not self.screen.code_shown:
-                self.screen.message("network", detail)
-        return action
-
-    def clock_suspect(self, err):
-        """A certificate 'not valid yet' on a board means the RTC is wrong (never set, or reset):
-        ask NTP again at once; the failed exchange is retried by its own backoff."""
-        if err.reason == "tls_not_yet_valid" and self.set_clock is not None:
-            self.log.event("clock_resync", ok=1 if self.set_clock() else 0)
-
-    def save(self, now, tokens, claims, fresh):
-        """Adopt new tokens: their record is on flash first (deviceflow/saving.py)."""
-        from deviceflow.saving import save
-
-        save(self, now, tokens, claims, fresh)
-
-    def persist(self, record, now):
-        """Write `record` to flash, or keep it for a retry with backoff (deviceflow/saving.py)."""
-        from deviceflow.saving import persist
-
-        persist(self, record, now)
-
     def retry_save(self, now, force=False):
         """Write a record whose write failed once more, when its backoff is over (or now:
         `force`, before a deep sleep RAM does not survive). Only the write, never the exchange."""
         if self.unsaved is not None and (force or self.clock.ticks_diff(now, self.save_at) >= 0):
-            self.persist(self.unsaved, now)
+            from deviceflow.saving import persist
+
+            persist(self, self.unsaved, now)
+            del persist
+            drop("deviceflow.saving")
 
     def forget_tokens(self, now):
         self.unsaved = None  # a pending write must not bring a signed-out record back

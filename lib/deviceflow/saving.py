@@ -1,5 +1,5 @@
-# Putting a DeviceClient's new tokens on flash (deviceflow/machine.py save, persist): only in the
-# heap while a sign-in or refresh ends, or a failed write is tried again.
+# Putting a DeviceClient's new tokens on flash: only in the heap while a sign-in or refresh
+# ends (deviceflow/accepting.py, signed_in.py), or a failed write is tried again (Machine.retry_save).
 from deviceflow.clock import backoff_ms
 from deviceflow.errors import StoreError
 

@@ -1,8 +1,7 @@
 # The signed-in phase of a DeviceClient (deviceflow/machine.py STATES): idle (a good access
-# token; Machine.on_idle() until its refresh is due), refresh (a refresh grant, rotated tokens stored
-# before use) and sign_out (revoke, wipe). Each public function is one state:
-# `state(client, now)`.
-from deviceflow.errors import DeviceFlowError, TransportError
+# token; Machine.on_idle() until its refresh is due) and refresh (a refresh grant, rotated
+# tokens stored before use). Each public function is one state: `state(client, now)`.
+from deviceflow.errors import DeviceFlowError
 from deviceflow.phase import drop
 
 
@@ -44,14 +43,20 @@ def _start_refresh(c, now):
 def _refresh_action(c, now, action):
     kind = action.kind
     if kind == "send":
-        return _refresh_action(c, now, c.perform(c.grant, action, "refresh"))
+        from deviceflow.perform import perform
+
+        return _refresh_action(c, now, perform(c, c.grant, action, "refresh"))
     if kind == "wait":
         c.sleep_until(action.until)
         return
     c.grant = None  # the grant is over: the engine's code can go
-    drop("deviceflow.refresh", "deviceflow.actions", "deviceflow.replies", "deviceflow.form")
+    drop("deviceflow.refresh", "deviceflow.actions", "deviceflow.replies", "deviceflow.form", "deviceflow.perform")
     if kind == "tokens":
-        c.save(now, action.tokens, None, fresh=True)
+        from deviceflow.saving import save
+
+        save(c, now, action.tokens, None, fresh=True)
+        del save
+        drop("deviceflow.saving")
         c.refreshes += 1
         c.log.event("refreshed", rotated=1 if action.rotated else 0)
         c.screen.message("success", c.session.record.get("name"))
@@ -66,60 +71,3 @@ def _refresh_action(c, now, action):
         else:
             c.screen.message("provider", action.description)
             c.halt(DeviceFlowError(action.reason, action.description))
-
-
-# ---- what a user asks for (DeviceClient's methods; an app on Machine calls these) ----
-def unauthorized(c, after_refresh):
-    """The API answered 401 to the access token: refresh it, or sign in again when there is
-    no refresh token or the token it refused was just refreshed (`after_refresh`)."""
-    if not after_refresh and c.session.refresh_token():
-        c.refresh_now()
-    else:
-        c.forget_tokens(c.clock.ticks_ms())
-        c.goto("device_start")
-
-
-def new_code(c):
-    """Start a new sign-in (after a failure, or to replace a code on screen)."""
-    c.failure = None
-    c.flow = None
-    c.goto("device_start" if c.endpoints.urls is not None else "load")
-
-
-def start_sign_out(c):
-    """Revoke and wipe, in the next steps (the sign_out state)."""
-    c.flow = c.grant = c.pending = None
-    c.goto("sign_out")
-
-
-# ---- sign out ----------------------------------------------------------
-def sign_out(c, now):
-    if not c.loaded:  # asked before the first step: what is stored is what is revoked
-        from deviceflow.starting import load
-
-        load(c, now)
-        c.state = "sign_out"
-    rt = c.session.refresh_token()
-    if rt and c.endpoints.urls is None:
-        from deviceflow.resolver import resolve
-
-        try:
-            resolve(c.endpoints, now)
-        except (TransportError, DeviceFlowError) as e:
-            c.log.error(e.reason, detail="revocation failed; wiping the device anyway")
-        drop("deviceflow.resolver")
-    url = c.endpoints.get("revocation_endpoint")
-    if rt and url:
-        from deviceflow.form import revocation_form
-
-        body = revocation_form(rt, c.cfg["client_id"])
-        try:
-            resp = c.exchange("POST", url, {"Content-Type": "application/x-www-form-urlencoded"}, body)
-            c.log.event("revoked", status=resp.status)
-        except TransportError as e:
-            c.log.error(e.reason, detail="revocation failed; wiping the device anyway")
-    c.forget_tokens(now)
-    c.log.event("signed_out")
-    c.screen.message("signed_out")
-    c.halt()
-    c.milestone("signed_out")

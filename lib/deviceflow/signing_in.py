@@ -9,9 +9,9 @@ from deviceflow.phase import drop
 # Failed reasons from the engine -> screen kinds
 _SCREEN_FOR_REASON = {"access_denied": "denied", "expired_token": "expired"}
 # Failures that mean "not now", with the screen they get: Google's quota error (`error_code`),
-# which its guide says to retry with backoff, and a 200 that is no OAuth reply (a captive portal
-# or a proxy's page far more often than a broken provider). The c starts the flow again later
-# (backoff) instead of halting until someone presses a button (new_code).
+# which its guide says to retry with backoff, and a 200 that is no OAuth reply (a captive
+# portal or a proxy's page far more often than a broken provider). The client starts the flow
+# again later (backoff) instead of halting until someone presses a button (new_code).
 _RETRY_LATER = {"rate_limit_exceeded": ("provider", "Provider busy; trying again later."),
                 "bad_reply": ("network", "Unexpected answer from the server; retrying later")}
 
@@ -23,19 +23,14 @@ def device_start(c, now):
 
     ep = c.endpoints
     c.flow = DeviceFlow(c.clock, c.cfg["client_id"], ep.get("device_authorization_endpoint"),
-                          ep.get("token_endpoint"), scope=ep.scope or None,
-                          extra_params=ep.device_params(),
-                          poll_params=ep.poll_params(), max_backoff_ms=MAX_BACKOFF_MS, jitter=c.rand)
+                        ep.get("token_endpoint"), scope=ep.scope or None, extra_params=ep.device_params(),
+                        poll_params=ep.poll_params(), max_backoff_ms=MAX_BACKOFF_MS, jitter=c.rand)
     c.screen.message("connecting")
     c.state = "device_poll"
     _carry_out(c, now, c.flow.start(now))
 
 
 def device_poll(c, now):
-    if c.prefetch:
-        c.prefetch = False
-        _prefetch_jwks(c, now)
-        return  # one exchange a step: the first poll on the next
     _carry_out(c, now, c.flow.next_action(now))
 
 
@@ -43,35 +38,45 @@ def _carry_out(c, now, action):
     """Carry out one engine action; a Send is performed and its result handled too."""
     kind = action.kind
     if kind == "send":
-        return _carry_out(c, now, c.perform(c.flow, action, "device_poll"))
+        from deviceflow.perform import perform  # dropped while the QR is encoded (below)
+
+        return _carry_out(c, now, perform(c, c.flow, action, "device_poll"))
     if kind == "wait":
         c.sleep_until(action.until)
         c.screen.poll_phase()
     elif kind == "show_code":
         c.busy_refusals = 0
         c.log.event("show_code", user_code=action.user_code,
-                      verification_uri=action.verification_uri,
-                      verification_uri_complete=action.verification_uri_complete,
-                      expires_in=action.expires_in)
-        drop("deviceflow.replies", "deviceflow.form")  # until the next poll: room for the QR
-        c.screen.code(action, now)
-        c.prefetch = True  # the signing keys, on the next step: one exchange a step
-        c.goto("device_poll")
+                    verification_uri=action.verification_uri,
+                    verification_uri_complete=action.verification_uri_complete,
+                    expires_in=action.expires_in)
+        # Until the next poll: room for the QR (this module imports perform again then).
+        drop("deviceflow.replies", "deviceflow.form", "deviceflow.perform")
+        c.pending = action
+        c.goto("show_code")  # drawn on the next step, once this exchange's garbage is collected
     elif kind == "tokens":
         c.log.event("approved")
         c.screen.end_code()
         c.pending = action.tokens
         c.jwks_refetched = False
         c.flow = None  # the device flow is over: its code can go before validation loads
-        drop("deviceflow.flow", "deviceflow.actions", "deviceflow.replies", "deviceflow.form")
+        drop("deviceflow.flow", "deviceflow.actions", "deviceflow.replies", "deviceflow.form", "deviceflow.perform")
         c.goto("validate")
     elif kind == "failed":
         _flow_failed(c, action)
 
 
-def _prefetch_jwks(c, now):
+def show_code(c, now):
+    """The code on screen: the QR is encoded here, the sign-in's largest allocation."""
+    action, c.pending = c.pending, None
+    c.screen.code(action, now)
+    c.goto("jwks_prefetch")  # the signing keys, on the next step: one exchange a step
+
+
+def jwks_prefetch(c, now):
     """Load the signing keys while the user is still on the way (the first poll waits one
     interval anyway), so approval -> tokens stored costs one round trip, not two."""
+    c.state = "device_poll"  # next: the first poll, when the flow's wait is over
     if "openid" not in (c.endpoints.scope or "").split() or not c.endpoints.get("jwks_uri"):
         return
     from deviceflow.keys import SigningKeys
@@ -101,4 +106,5 @@ def _flow_failed(c, action):
     c.log.error(action.reason, detail=action.description)
     c.screen.message(_SCREEN_FOR_REASON.get(action.reason, "provider"), action.description)
     c.halt(DeviceFlowError(action.reason, action.description))
-    c.milestone("flow_failed")
+    if c.on_milestone is not None:
+        c.on_milestone("flow_failed")
