@@ -1,6 +1,6 @@
 # Accepting the tokens, the end of a DeviceClient's sign-in (deviceflow/machine.py STATES):
-# validate (the ID token against the provider's keys, then the record on flash) and userinfo
-# (the user's name, once). Apart from deviceflow/signing_in.py so that the device flow's code
+# validate (the ID token against the provider's keys; then deviceflow/saving.py's store puts the
+# record on flash) and userinfo (the user's name, once). Apart from deviceflow/signing_in.py so that the device flow's code
 # and the JWT code are never in the heap together. Each public function is one state:
 # `state(client, now)`.
 from deviceflow.errors import TokenError, TransportError
@@ -49,28 +49,11 @@ def validate(c, now):
             return
         c.log.event("id_token_ok", sub=claims.get("sub"))
     tokens.pop("id_token", None)  # checked; only its claims are kept (session.make_record)
-    c.pending = None
     del jwt, jwks
     c.keys = None  # checked: the keys, their code and the JWT code can go
     drop("deviceflow.keys", "deviceflow.jwt", "deviceflow.rsa", "deviceflow.b64")
-    from deviceflow.saving import save
-
-    save(c, now, tokens, claims, fresh=True)
-    del save
-    drop("deviceflow.saving")
-    c.pending = None
-    if claims is not None and not c.session.record.get("name") and c.endpoints.get("userinfo_endpoint"):
-        c.goto("userinfo")  # the id_token names nobody (node oidc-provider): ask once
-        return
-    _signed_in(c)
-
-
-def _signed_in(c):
-    rec = c.session.record
-    c.signins += 1
-    c.log.event("signed_in", sub=rec.get("sub"))
-    c.screen.message("success", rec.get("name"))
-    c.goto("idle")
+    c.pending = (tokens, claims)
+    c.goto("store")  # on flash next (deviceflow/saving.py), without this phase's code
 
 
 def userinfo(c, now):
@@ -91,11 +74,11 @@ def userinfo(c, now):
         c.log.event("userinfo", status=resp.status, sub_match=1 if same else 0, name=1 if name else 0)
     except (TransportError, ValueError) as e:
         c.log.error(getattr(e, "reason", "userinfo"), detail="userinfo: " + str(getattr(e, "detail", e)))
+    from deviceflow.saving import persist, signed_in
+
     if isinstance(name, str) and name:
         rec["name"] = name[:64]
-        from deviceflow.saving import persist
-
         persist(c, rec, now)
-        del persist
-        drop("deviceflow.saving")
-    _signed_in(c)
+    signed_in(c)
+    del persist, signed_in
+    drop("deviceflow.saving")

@@ -11,8 +11,16 @@ DEFAULTS = {"provider": "auto", "state_dir": ".", "refresh_margin_s": 60, "refre
             "refresh_spread_s": 0, "sign_in_spread_s": 0, "timeout_ms": 10000}
 
 
-def setup(c, config, clock, transport, state_dir, show, surface, on_event, store, screen, rand,
-          set_clock, on_milestone, log, options):
+SEAMS = ("clock", "transport", "state_dir", "show", "surface", "on_event", "store", "screen", "rand",
+         "set_clock", "on_milestone", "log")
+
+
+def setup(c, config, options):
+    """Machine.__init__(config=None, **options): the seams (SEAMS) out of `options`; the rest
+    is config."""
+    seams = dict((name, options.pop(name, None)) for name in SEAMS)
+    clock, transport, state_dir = seams["clock"], seams["transport"], seams["state_dir"]
+    store, screen, log = seams["store"], seams["screen"], seams["log"]
     cfg = dict(DEFAULTS)
     cfg.update(config or {})
     cfg.update(options)
@@ -32,18 +40,18 @@ def setup(c, config, clock, transport, state_dir, show, surface, on_event, store
     c.http = transport
     if screen is None:
         from deviceflow.callbackscreen import CallbackScreen
-        screen = CallbackScreen(show, surface)
+        screen = CallbackScreen(seams["show"], seams["surface"])
     c.screen = screen
     from deviceflow.machine import _no_jitter
 
     if log is None:
         from deviceflow.events import Events
 
-        log = Events(on_event)
+        log = Events(seams["on_event"])
     c.log = log
-    c.rand = rand or _no_jitter
-    c.set_clock = set_clock
-    c.on_milestone = on_milestone
+    c.rand = seams["rand"] or _no_jitter
+    c.set_clock = seams["set_clock"]
+    c.on_milestone = seams["on_milestone"]
     if store is None:
         from deviceflow.flashstore import in_dir
 

@@ -24,7 +24,7 @@ STATES = {
     "load": "deviceflow.starting", "endpoints": "deviceflow.starting",
     "device_start": "deviceflow.signing_in", "show_code": "deviceflow.signing_in",
     "jwks_prefetch": "deviceflow.signing_in", "device_poll": "deviceflow.signing_in",
-    "validate": "deviceflow.accepting", "userinfo": "deviceflow.accepting",
+    "validate": "deviceflow.accepting", "store": "deviceflow.saving", "userinfo": "deviceflow.accepting",
     "idle": "deviceflow.signed_in", "refresh": "deviceflow.signed_in", "sign_out": "deviceflow.asked",
     "halted": None,  # failed for good or signed out: new_code() (or token()) starts again
 }
@@ -34,12 +34,10 @@ MAX_BACKOFF_MS = 300000
 class Machine:
     STATES = STATES  # a subclass's STATES hold the states it adds (firmware/app.py)
 
-    def __init__(self, config=None, clock=None, transport=None, state_dir=None, show=None,
-                 surface=None, on_event=None, store=None, screen=None, rand=None, set_clock=None,
-                 on_milestone=None, log=None, **options):
+    def __init__(self, config=None, **options):
         """See DeviceClient (deviceflow/client.py) and docs/LIBRARY.md.
         config (or keyword options): issuer, client_id, and what docs/LIBRARY.md lists.
-        Seams, all optional: clock (deviceflow.clock), transport (deviceflow.http.Transport),
+        Seams, keyword arguments, all optional: clock (deviceflow.clock), transport (deviceflow.http.Transport),
         state_dir or store (a FlashStore), how the code is shown (show(code) callback, a
         framebuf-like surface, or a screen object like the firmware's Display), on_event,
         rand (-> float in [0, 1), for jitter), set_clock (-> bool: set the wall clock by NTP;
@@ -48,8 +46,7 @@ class Machine:
         **fields) and error(reason, detail, **fields), like the firmware's Log."""
         from deviceflow.clientsetup import setup
 
-        setup(self, config, clock, transport, state_dir, show, surface, on_event, store, screen, rand,
-              set_clock, on_milestone, log, options)
+        setup(self, config, options)  # the keywords are read there: a board keeps no copy of them
         drop("deviceflow.clientsetup")  # its code is needed once
 
     # ---- driving ----------------------------------------------------------------------

@@ -1,5 +1,7 @@
-# Putting a DeviceClient's new tokens on flash: only in the heap while a sign-in or refresh
-# ends (deviceflow/accepting.py, signed_in.py), or a failed write is tried again (Machine.retry_save).
+# Putting a DeviceClient's new tokens on flash: the sign-in's `store` state (deviceflow/machine.py
+# STATES), after validate, apart from the ID-token check so that neither phase's code is in the
+# heap while the other allocates; save() for a refresh (signed_in.py), persist() to try a failed
+# write again (Machine.retry_save).
 from deviceflow.clock import backoff_ms
 from deviceflow.errors import StoreError
 
@@ -37,3 +39,22 @@ def persist(c, record, now):
     c.save_failures = 0
     c.log.event("tokens_stored", refresh=1 if record.get("refresh_token") else 0,
                 expires_in=record.get("expires_in"))
+
+
+def store(c, now):
+    """The sign-in's checked tokens (validate left them in c.pending), on flash before use."""
+    tokens, claims = c.pending
+    c.pending = None
+    save(c, now, tokens, claims, fresh=True)
+    if claims is not None and not c.session.record.get("name") and c.endpoints.get("userinfo_endpoint"):
+        c.goto("userinfo")  # the id_token names nobody (node oidc-provider): ask once
+        return
+    signed_in(c)
+
+
+def signed_in(c):
+    rec = c.session.record
+    c.signins += 1
+    c.log.event("signed_in", sub=rec.get("sub"))
+    c.screen.message("success", rec.get("name"))
+    c.goto("idle")
