@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import heap_budget  # noqa: E402
 
 # tools/heap_budget.py on the 32-bit port, plain HTTP, oled_128x64.
-MEASURED_KIB = {"mpy": {"sign_in": 92, "refresh": 92}, "frozen": {"sign_in": 33, "refresh": 32}}
+MEASURED_KIB = {"mpy": {"sign_in": 92, "refresh": 92}, "frozen": {"sign_in": 34, "refresh": 33}}
 # The line held: measured plus a little. The smallest heap moves by about 1 KiB from run to run
 # (user codes, ports and timing change what is allocated where), so less would flake.
 MARGIN_KIB = 4
