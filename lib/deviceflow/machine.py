@@ -18,7 +18,7 @@ import gc
 
 from deviceflow.clock import backoff_ms
 from deviceflow.errors import DeviceFlowError, TLSError, TransportError
-from deviceflow.phase import drop
+from deviceflow.phase import collect, drop
 
 STATES = {
     "load": "deviceflow.starting", "endpoints": "deviceflow.starting",
@@ -64,7 +64,7 @@ class Machine:
             # A phase boundary: free the last phase's garbage before the next one allocates,
             # so its long-lived objects land low in the heap instead of among the holes.
             self._ran = self.state
-            gc.collect()
+            collect()
         try:
             self._handler(self.state)(self, now)
         except TLSError as e:

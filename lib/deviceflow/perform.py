@@ -3,9 +3,8 @@
 # asks NTP again; a lost endpoint drops the discovery cache; a busy server is shown). Used by
 # the device flow (signing_in) and the refresh (signed_in), and dropped by the sign-in while its
 # code screen encodes the QR.
-import gc
-
 from deviceflow.errors import TLSError, TransportError
+from deviceflow.phase import collect
 
 
 def perform(c, engine, send, state):
@@ -26,7 +25,7 @@ def perform(c, engine, send, state):
         c.endpoints.forget_discovery()  # no such endpoint (any more): re-fetch next boot
     # The reply's parse (the tokens: kilobytes of JWTs) is the phase's largest allocation: the
     # exchange's scraps are collected first, so that it finds whole holes.
-    gc.collect()
+    collect()
     action = engine.on_response(c.clock.ticks_ms(), resp.status, resp.headers, resp.body)
     if action.kind == "wait" and action.reason == "backoff":
         # An answer the engine retries later (5xx, 429, an error or portal page, a reply that
