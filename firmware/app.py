@@ -1,13 +1,14 @@
-# The app: the library's DeviceClient (lib/deviceflow/client.py) with what a device adds: its
-# boot (network, then the clock before any HTTPS), the API it calls on a timer while the token
-# is good, the buttons and the run modes. The client does the sign-in, the ID-token check, the
-# store and the refreshes; its screen is the board's Display and its events go to the log.
+# The app: the library's state machine (deviceflow.machine.Machine, which DeviceClient drives
+# with its blocking and asyncio calls) with what a device adds: its boot (network, then the
+# clock before any HTTPS), the API it calls on a timer while the token is good, the buttons and
+# the run modes. The machine does the sign-in, the ID-token check, the store and the refreshes;
+# its screen is the board's Display and its events go to the log.
 #
 # One state machine driven by one loop tick: each step() does at most one HTTP exchange
 # (bounded by the transport's timeout) and returns how many ms it may sleep; between steps the
-# main loop keeps the countdown, buttons and watchdog going. STATES is the client's table plus
-# the app's own states, each a function `state(app, now)` in the module of its phase: booting
-# (start -> network -> clock, then the client's `load`) and signedin (api). The client's
+# main loop keeps the countdown, buttons and watchdog going. App.STATES are the states the app
+# adds to Machine's, each a function `state(app, now)` in the module of its phase: booting
+# (start -> network -> clock, then the machine's `load`) and signedin (api). The machine's
 # `idle` state calls on_idle() below while the token is good.
 from deviceflow.machine import Machine
 from deviceflow.phase import drop

@@ -4,16 +4,17 @@
 # owns its loop (our firmware: firmware/app.py) builds on Machine and never loads their code.
 #
 # STATES below is the whole state machine. Each state is a function `state(client, now)` in
-# the module of its phase: starting (load -> endpoints), signing_in (the device flow),
-# accepting (validate -> userinfo) and signed_in (idle, refresh, sign_out). A phase's module
-# is imported when one of its states first runs and dropped when another phase's state runs
-# (deviceflow/phase.py): a wake that refreshes never loads the sign-in's code, and the sign-in
-# never holds the JWT code and the device flow's code together. A subclass may add states
-# (STATES) and do its own work while the token is good (on_idle()).
+# the module of its phase: starting (load -> endpoints), signing_in (the code, its screen, the
+# signing keys, the polls), accepting (validate, userinfo), saving (store), signed_in (idle,
+# refresh) and asked (sign_out). A phase's module is imported when one of its states first runs
+# and dropped when another phase's state runs (deviceflow/phase.py): a wake that refreshes never
+# loads the sign-in's code, and the sign-in never holds the JWT code and the device flow's code
+# together. A subclass may add states (its STATES) and do its own work while the token is good
+# (on_idle()).
 #
 # Events go to on_event(event, **fields), one per step worth knowing (show_code, approved,
 # id_token_ok, tokens_stored, signed_in, refreshed, revoked, signed_out, error with reason and
-# detail, ...), never a token or device code: the firmware passes its log's event().
+# detail, ...), never a token or device code; the firmware passes its Log instead (log=).
 import gc
 
 from deviceflow.clock import backoff_ms
@@ -37,8 +38,8 @@ class Machine:
     def __init__(self, config=None, **options):
         """See DeviceClient (deviceflow/client.py) and docs/LIBRARY.md.
         config (or keyword options): issuer, client_id, and what docs/LIBRARY.md lists.
-        Seams, keyword arguments, all optional: clock (deviceflow.clock), transport (deviceflow.http.Transport),
-        state_dir or store (a FlashStore), how the code is shown (show(code) callback, a
+        Seams, keyword arguments, all optional: clock (deviceflow.clock), transport
+        (deviceflow.http.Transport), state_dir or store (a FlashStore), how the code is shown (show(code) callback, a
         framebuf-like surface, or a screen object like the firmware's Display), on_event,
         rand (-> float in [0, 1), for jitter), set_clock (-> bool: set the wall clock by NTP;
         tried when a certificate is 'not yet valid'), on_milestone(name) ('trouble',
