@@ -7,7 +7,7 @@ from deviceflow.phase import drop
 
 def api(app, now):
     s = app.session
-    if not s.access_valid(now) or s.refresh_due(now):
+    if not s.usable(now):
         # Retrying after an outage: a token that expired meanwhile is refreshed first rather
         # than sent to earn a 401 (or, with no refresh token, a new sign-in).
         app.goto("idle")
@@ -23,7 +23,6 @@ def api(app, now):
     if resp.status == 401:
         app.log.error("api_unauthorized", status=401)
         retried = app.api_retry_after_refresh
-        app.api_retry_after_refresh = False
         from deviceflow.asked import unauthorized
 
         unauthorized(app, retried)  # refresh (the call again after it), or sign in again
@@ -64,8 +63,7 @@ def _after_api(app, now):
 def on_idle(app, now):
     """App.on_idle: the token is good; call the API when it is due, else sleep until then (or
     until the refresh)."""
-    if app.api_at is None or app.api_retry_after_refresh or app.signins != app.signins_seen:
-        schedule(app, now)
+    schedule(app, now)
     if app.clock.ticks_diff(now, app.api_at) >= 0:
         app.goto("api")
         return
@@ -74,7 +72,8 @@ def on_idle(app, now):
 
 
 def schedule(app, now):
-    """When the API is called next, now that the token is good again (App.on_idle)."""
+    """When the API is called next (App.on_idle): at once after a sign-in or a refused call,
+    else as scheduled; the first time after boot, as below."""
     if app.api_retry_after_refresh or app.signins != app.signins_seen:
         app.api_at = now  # a refused call again, or the first call after a sign-in
     elif app.api_at is None and app.refreshes:

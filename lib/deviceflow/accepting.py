@@ -1,8 +1,8 @@
 # Accepting the tokens, the end of a DeviceClient's sign-in (deviceflow/machine.py STATES):
 # validate (the ID token against the provider's keys; then deviceflow/saving.py's store puts the
-# record on flash) and userinfo (the user's name, once). Apart from deviceflow/signing_in.py so that the device flow's code
-# and the JWT code are never in the heap together. Each public function is one state:
-# `state(client, now)`.
+# record on flash) and userinfo (the user's name, once). Apart from deviceflow/signing_in.py so
+# that the device flow's code and the JWT code are never in the heap together. Each public
+# function is one state: `state(client, now)`.
 from deviceflow.errors import TokenError, TransportError
 from deviceflow.phase import drop
 

@@ -51,9 +51,7 @@ class DeviceClient(Machine):
 
     def ready(self):
         """Signed in, with an access token that is good and not due for a refresh."""
-        now = self.clock.ticks_ms()
-        s = self.session
-        return self.state == "idle" and s.access_valid(now) and not s.refresh_due(now)
+        return self.state == "idle" and self.session.usable(self.clock.ticks_ms())
 
     @property
     def signed_in(self):
@@ -63,8 +61,7 @@ class DeviceClient(Machine):
             from deviceflow.starting import load
 
             load(self, now)
-        s = self.session
-        return self.state != "halted" and s.access_valid(now) and not s.refresh_due(now)
+        return self.state != "halted" and self.session.usable(now)
 
     @property
     def record(self):

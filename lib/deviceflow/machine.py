@@ -59,8 +59,13 @@ class Machine:
             self.screen.tick(now)  # the countdown
         self.retry_save(now)
         wait = self.clock.ticks_diff(self.wake_at, now)
-        if wait > 0:
-            return min(wait, 1000) if self.screen.code_shown else wait  # the countdown, each second
+        if wait <= 0:
+            self._run(now)
+            wait = max(0, self.clock.ticks_diff(self.wake_at, self.clock.ticks_ms()))
+        return min(wait, 1000) if self.screen.code_shown else wait  # the countdown, each second
+
+    def _run(self, now):
+        """Run the current state; what it raises becomes a retry with backoff (trouble)."""
         if self.state != self._ran:
             # A phase boundary: free the last phase's garbage before the next one allocates,
             # so its long-lived objects land low in the heap instead of among the holes.
@@ -84,8 +89,6 @@ class Machine:
             gc.collect()
             err = DeviceFlowError(reason, "unexpected " + type(e).__name__ + "; retrying")
             self.trouble(now, "error", err)
-        wait = max(0, self.clock.ticks_diff(self.wake_at, self.clock.ticks_ms()))
-        return min(wait, 1000) if self.screen.code_shown else wait
 
     def _handler(self, state):
         """The function of `state`, importing its phase's module (and dropping the last one's)."""

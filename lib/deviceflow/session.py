@@ -179,6 +179,10 @@ class Session:
     def refresh_due(self, now):
         return self._refresh is not None and self._refresh.passed(now)
 
+    def usable(self, now):
+        """The access token may be sent: not expired, and no refresh due yet."""
+        return self.access_valid(now) and not self.refresh_due(now)
+
 
 def _no_jitter():
     return 0.0

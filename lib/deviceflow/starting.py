@@ -31,7 +31,7 @@ def _decide(c, now):
     from deviceflow.clock import span  # every config span is clamped to the tick range
 
     s = c.session
-    if s.access_valid(now) and not s.refresh_due(now):
+    if s.usable(now):
         c.screen.message("success", s.record.get("name"))
         c.goto("idle")
     elif s.refresh_token():
